@@ -1,0 +1,422 @@
+//! The one place that turns log records into bytes and back.
+//!
+//! Every stored value starts with a format byte that names its kind and encoding, so the
+//! encoding can change later without rewriting the log: a reader dispatches on the byte
+//! and old records stay readable forever. Decoding a damaged or unknown record is a typed
+//! error, never a panic.
+//!
+//! A block (the value under one `B` key) frames the events of one group commit, or a slice
+//! of it, so that a torn or damaged record is detected and named:
+//!
+//! ```text
+//! header:  FORMAT_BLOCK_V1 | count u32 | first_position u64 | previous_hash [32]
+//! items:   body_len u32 | body (bincode EventBodyV1) | hash [32]      (count times)
+//! trailer: BLOCK_END_MAGIC [4] | count u32
+//! ```
+//!
+//! Integers are little-endian. `hash = SHA-256(previous_hash ‖ body)` chains every event
+//! to the one before it, across blocks.
+
+use bincode::{Decode, Encode};
+use sha2::{Digest, Sha256};
+
+use super::envelope::{Envelope, Hash};
+
+/// Format byte of an event block, version 1.
+pub const FORMAT_BLOCK_V1: u8 = 0xB1;
+/// Format byte of an idempotency record, version 1.
+pub const FORMAT_IDEMPOTENCY_V1: u8 = 0x11;
+/// Format byte of a head or verified-mark record, version 1.
+pub const FORMAT_HEAD_V1: u8 = 0x41;
+/// Format byte of a payload encoded with bincode's serde mode, standard configuration.
+pub const FORMAT_PAYLOAD_BINCODE_V1: u8 = 0x51;
+/// Marks the end of a block, so a truncated block is told apart from a short one.
+pub const BLOCK_END_MAGIC: [u8; 4] = *b"FLBE";
+/// The largest block value, in bytes; sled moves values over 128 KiB to blob files that
+/// it never fsyncs, so blocks stay well below that.
+pub const BLOCK_BYTES_MAX: usize = 64 * 1024;
+/// The largest encoded event body, in bytes.
+pub const BODY_BYTES_MAX: usize = 20 * 1024;
+
+const BLOCK_HEADER_BYTES: usize = 1 + 4 + 8 + 32;
+const BLOCK_TRAILER_BYTES: usize = 4 + 4;
+const ITEM_OVERHEAD_BYTES: usize = 4 + 32;
+
+const _: () = assert!(BLOCK_BYTES_MAX < 128 * 1024, "blocks stay out of sled's blob files");
+const _: () = assert!(
+    BLOCK_HEADER_BYTES + ITEM_OVERHEAD_BYTES + BODY_BYTES_MAX + BLOCK_TRAILER_BYTES
+        <= BLOCK_BYTES_MAX,
+    "one event of the largest size fits in a block"
+);
+
+type BodyConfig = bincode::config::Configuration<
+    bincode::config::LittleEndian,
+    bincode::config::Varint,
+    bincode::config::Limit<BODY_BYTES_MAX>,
+>;
+
+fn body_config() -> BodyConfig {
+    bincode::config::standard().with_limit::<BODY_BYTES_MAX>()
+}
+
+/// Why bytes could not be decoded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CodecError {
+    /// The format byte is not one this build knows.
+    #[error("unknown format byte {found:#04x} (expected {expected:#04x})")]
+    UnknownFormat {
+        /// The byte found.
+        found: u8,
+        /// The byte expected here.
+        expected: u8,
+    },
+    /// The record ended early.
+    #[error("record truncated: {0}")]
+    Truncated(&'static str),
+    /// The record is malformed.
+    #[error("record malformed: {0}")]
+    Malformed(String),
+}
+
+/// The hashed part of a stored event, schema version 1. Field order is the encoding:
+/// never reorder or remove; a new schema is a new struct and a new format byte.
+#[derive(Debug, Clone, PartialEq, Eq, Encode, Decode)]
+pub struct EventBodyV1 {
+    /// Global position.
+    pub position: u64,
+    /// Stream id.
+    pub stream_id: String,
+    /// Version within the stream.
+    pub stream_version: u64,
+    /// Event type name.
+    pub event_type: String,
+    /// Payload schema version.
+    pub schema_version: u16,
+    /// Business date as `year * 10000 + month * 100 + day`.
+    pub business_date: i32,
+    /// Recorded time in microseconds since the Unix epoch.
+    pub recorded_at_micros: i64,
+    /// Command id.
+    pub command_id: String,
+    /// Actor.
+    pub actor: String,
+    /// Opaque payload.
+    pub payload: Vec<u8>,
+}
+
+/// Encodes a date as `yyyymmdd`.
+pub fn date_to_number(date: jiff::civil::Date) -> i32 {
+    i32::from(date.year()) * 10_000 + i32::from(date.month()) * 100 + i32::from(date.day())
+}
+
+/// Decodes a `yyyymmdd` date.
+pub fn date_from_number(number: i32) -> Result<jiff::civil::Date, CodecError> {
+    let year = i16::try_from(number / 10_000)
+        .map_err(|_| CodecError::Malformed(format!("date {number} out of range")))?;
+    let month = i8::try_from(number / 100 % 100)
+        .map_err(|_| CodecError::Malformed(format!("date {number} out of range")))?;
+    let day = i8::try_from(number % 100)
+        .map_err(|_| CodecError::Malformed(format!("date {number} out of range")))?;
+    jiff::civil::Date::new(year, month, day)
+        .map_err(|error| CodecError::Malformed(format!("date {number}: {error}")))
+}
+
+/// Encodes an event body.
+pub fn encode_body(body: &EventBodyV1) -> Result<Vec<u8>, CodecError> {
+    bincode::encode_to_vec(body, body_config())
+        .map_err(|error| CodecError::Malformed(format!("event body does not encode: {error}")))
+}
+
+/// Decodes an event body, refusing trailing bytes.
+pub fn decode_body(bytes: &[u8]) -> Result<EventBodyV1, CodecError> {
+    let (body, read): (EventBodyV1, usize) = bincode::decode_from_slice(bytes, body_config())
+        .map_err(|error| CodecError::Malformed(format!("event body: {error}")))?;
+    if read != bytes.len() {
+        return Err(CodecError::Malformed(format!(
+            "event body has {} trailing bytes",
+            bytes.len() - read
+        )));
+    }
+    Ok(body)
+}
+
+/// The chain hash of an event: SHA-256 over the previous hash and the encoded body.
+pub fn chain_hash(previous_hash: &Hash, body: &[u8]) -> Hash {
+    let mut hasher = Sha256::new();
+    hasher.update(previous_hash);
+    hasher.update(body);
+    hasher.finalize().into()
+}
+
+/// Builds the envelope of a decoded body.
+pub fn envelope_from_body(
+    body: EventBodyV1,
+    previous_hash: Hash,
+    hash: Hash,
+) -> Result<Envelope, CodecError> {
+    let recorded_at = jiff::Timestamp::from_microsecond(body.recorded_at_micros)
+        .map_err(|error| CodecError::Malformed(format!("recorded time: {error}")))?;
+    Ok(Envelope {
+        position: body.position,
+        stream_id: body.stream_id,
+        stream_version: body.stream_version,
+        event_type: body.event_type,
+        schema_version: body.schema_version,
+        business_date: date_from_number(body.business_date)?,
+        recorded_at,
+        command_id: body.command_id,
+        actor: body.actor,
+        payload: body.payload,
+        previous_hash,
+        hash,
+    })
+}
+
+/// Accumulates encoded events into one block value.
+#[derive(Debug)]
+pub struct BlockWriter {
+    bytes: Vec<u8>,
+    count: u32,
+    first_position: u64,
+}
+
+impl BlockWriter {
+    /// Starts a block whose first event is at `first_position`, chained to `previous_hash`.
+    pub fn new(first_position: u64, previous_hash: &Hash) -> Self {
+        let mut bytes = Vec::with_capacity(BLOCK_BYTES_MAX);
+        bytes.push(FORMAT_BLOCK_V1);
+        bytes.extend_from_slice(&0u32.to_le_bytes());
+        bytes.extend_from_slice(&first_position.to_le_bytes());
+        bytes.extend_from_slice(previous_hash);
+        BlockWriter { bytes, count: 0, first_position }
+    }
+
+    /// Whether an event body of `body_len` bytes still fits.
+    pub fn fits(&self, body_len: usize) -> bool {
+        self.bytes.len() + ITEM_OVERHEAD_BYTES + body_len + BLOCK_TRAILER_BYTES <= BLOCK_BYTES_MAX
+    }
+
+    /// Adds an event.
+    pub fn push(&mut self, body: &[u8], hash: &Hash) {
+        debug_assert!(self.fits(body.len()), "a block stays under BLOCK_BYTES_MAX");
+        self.bytes.extend_from_slice(&(body.len() as u32).to_le_bytes());
+        self.bytes.extend_from_slice(body);
+        self.bytes.extend_from_slice(hash);
+        self.count += 1;
+    }
+
+    /// How many events the block holds.
+    pub fn count(&self) -> u32 {
+        self.count
+    }
+
+    /// The position of the block's last event.
+    pub fn last_position(&self) -> u64 {
+        self.first_position + u64::from(self.count) - 1
+    }
+
+    /// Closes the block and returns its bytes.
+    pub fn finish(mut self) -> Vec<u8> {
+        self.bytes[1..5].copy_from_slice(&self.count.to_le_bytes());
+        self.bytes.extend_from_slice(&BLOCK_END_MAGIC);
+        self.bytes.extend_from_slice(&self.count.to_le_bytes());
+        self.bytes
+    }
+}
+
+/// One event inside a block, still encoded.
+#[derive(Debug, Clone, Copy)]
+pub struct RawEvent<'a> {
+    /// Its position.
+    pub position: u64,
+    /// The encoded body.
+    pub body: &'a [u8],
+    /// The stored hash.
+    pub hash: Hash,
+}
+
+/// Walks the events of one block without decoding their bodies.
+#[derive(Debug)]
+pub struct BlockCursor<'a> {
+    bytes: &'a [u8],
+    offset: usize,
+    remaining: u32,
+    next_position: u64,
+    /// How many events the header says the block holds.
+    pub count: u32,
+    /// The position of the block's first event.
+    pub first_position: u64,
+    /// The hash the first event chains to.
+    pub previous_hash: Hash,
+}
+
+fn take<'a>(bytes: &'a [u8], offset: usize, len: usize, what: &'static str) -> Result<&'a [u8], CodecError> {
+    bytes.get(offset..offset + len).ok_or(CodecError::Truncated(what))
+}
+
+fn take_array<const N: usize>(
+    bytes: &[u8],
+    offset: usize,
+    what: &'static str,
+) -> Result<[u8; N], CodecError> {
+    let slice = take(bytes, offset, N, what)?;
+    <[u8; N]>::try_from(slice).map_err(|_| CodecError::Truncated(what))
+}
+
+impl<'a> BlockCursor<'a> {
+    /// Reads a block's header and checks its trailer.
+    pub fn open(bytes: &'a [u8]) -> Result<Self, CodecError> {
+        let format = *bytes.first().ok_or(CodecError::Truncated("block format byte"))?;
+        if format != FORMAT_BLOCK_V1 {
+            return Err(CodecError::UnknownFormat { found: format, expected: FORMAT_BLOCK_V1 });
+        }
+        let count = u32::from_le_bytes(take_array(bytes, 1, "block count")?);
+        let first_position = u64::from_le_bytes(take_array(bytes, 5, "block first position")?);
+        let previous_hash: Hash = take_array(bytes, 13, "block previous hash")?;
+        let trailer_at = bytes
+            .len()
+            .checked_sub(BLOCK_TRAILER_BYTES)
+            .filter(|at| *at >= BLOCK_HEADER_BYTES)
+            .ok_or(CodecError::Truncated("block trailer"))?;
+        let magic: [u8; 4] = take_array(bytes, trailer_at, "block end magic")?;
+        let trailer_count = u32::from_le_bytes(take_array(bytes, trailer_at + 4, "block end count")?);
+        if magic != BLOCK_END_MAGIC || trailer_count != count {
+            return Err(CodecError::Malformed(format!(
+                "block trailer does not close a block of {count} events"
+            )));
+        }
+        if count == 0 || first_position == 0 {
+            return Err(CodecError::Malformed(format!(
+                "block header names {count} events from position {first_position}"
+            )));
+        }
+        Ok(BlockCursor {
+            bytes: &bytes[..trailer_at],
+            offset: BLOCK_HEADER_BYTES,
+            remaining: count,
+            next_position: first_position,
+            count,
+            first_position,
+            previous_hash,
+        })
+    }
+
+    /// The position of the block's last event, as its header says.
+    pub fn last_position(&self) -> u64 {
+        self.first_position + u64::from(self.count) - 1
+    }
+
+    /// The next event, or `None` at the end; an error if the items do not match the header.
+    pub fn next_event(&mut self) -> Result<Option<RawEvent<'a>>, CodecError> {
+        if self.remaining == 0 {
+            if self.offset != self.bytes.len() {
+                return Err(CodecError::Malformed(format!(
+                    "block has {} bytes after its last event",
+                    self.bytes.len() - self.offset
+                )));
+            }
+            return Ok(None);
+        }
+        let len = u32::from_le_bytes(take_array(self.bytes, self.offset, "event length")?) as usize;
+        if len > BODY_BYTES_MAX {
+            return Err(CodecError::Malformed(format!("event length {len} exceeds {BODY_BYTES_MAX}")));
+        }
+        let body = take(self.bytes, self.offset + 4, len, "event body")?;
+        let hash: Hash = take_array(self.bytes, self.offset + 4 + len, "event hash")?;
+        self.offset += ITEM_OVERHEAD_BYTES + len;
+        self.remaining -= 1;
+        let position = self.next_position;
+        self.next_position += 1;
+        Ok(Some(RawEvent { position, body, hash }))
+    }
+}
+
+/// An idempotency record: the request digest and where the command's events landed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IdempotencyRecord {
+    /// Digest of the original request.
+    pub request_digest: Hash,
+    /// First position of its events.
+    pub first_position: u64,
+    /// Number of its events.
+    pub count: u32,
+}
+
+impl IdempotencyRecord {
+    /// Encodes the record.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut bytes = Vec::with_capacity(1 + 32 + 8 + 4);
+        bytes.push(FORMAT_IDEMPOTENCY_V1);
+        bytes.extend_from_slice(&self.request_digest);
+        bytes.extend_from_slice(&self.first_position.to_le_bytes());
+        bytes.extend_from_slice(&self.count.to_le_bytes());
+        bytes
+    }
+
+    /// Decodes a record.
+    pub fn decode(bytes: &[u8]) -> Result<Self, CodecError> {
+        expect_format(bytes, FORMAT_IDEMPOTENCY_V1, 1 + 32 + 8 + 4)?;
+        Ok(IdempotencyRecord {
+            request_digest: take_array(bytes, 1, "request digest")?,
+            first_position: u64::from_le_bytes(take_array(bytes, 33, "first position")?),
+            count: u32::from_le_bytes(take_array(bytes, 41, "count")?),
+        })
+    }
+}
+
+fn expect_format(bytes: &[u8], expected: u8, len: usize) -> Result<(), CodecError> {
+    let found = *bytes.first().ok_or(CodecError::Truncated("format byte"))?;
+    if found != expected {
+        return Err(CodecError::UnknownFormat { found, expected });
+    }
+    if bytes.len() != len {
+        return Err(CodecError::Malformed(format!("record is {} bytes, expected {len}", bytes.len())));
+    }
+    Ok(())
+}
+
+/// Encodes a head record: position, hash and the last recorded time.
+pub fn encode_head(position: u64, hash: &Hash, recorded_at_micros: i64) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(1 + 8 + 32 + 8);
+    bytes.push(FORMAT_HEAD_V1);
+    bytes.extend_from_slice(&position.to_le_bytes());
+    bytes.extend_from_slice(hash);
+    bytes.extend_from_slice(&recorded_at_micros.to_le_bytes());
+    bytes
+}
+
+/// Decodes a head record.
+pub fn decode_head(bytes: &[u8]) -> Result<(u64, Hash, i64), CodecError> {
+    expect_format(bytes, FORMAT_HEAD_V1, 1 + 8 + 32 + 8)?;
+    Ok((
+        u64::from_le_bytes(take_array(bytes, 1, "head position")?),
+        take_array(bytes, 9, "head hash")?,
+        i64::from_le_bytes(take_array(bytes, 41, "head recorded time")?),
+    ))
+}
+
+/// Encodes a domain payload with bincode's serde mode behind a format byte.
+pub fn encode_payload<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, CodecError> {
+    let mut bytes = vec![FORMAT_PAYLOAD_BINCODE_V1];
+    bincode::serde::encode_into_std_write(value, &mut bytes, bincode::config::standard())
+        .map_err(|error| CodecError::Malformed(format!("payload does not encode: {error}")))?;
+    Ok(bytes)
+}
+
+/// Decodes a payload written by [`encode_payload`], refusing trailing bytes.
+pub fn decode_payload<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, CodecError> {
+    let found = *bytes.first().ok_or(CodecError::Truncated("payload format byte"))?;
+    if found != FORMAT_PAYLOAD_BINCODE_V1 {
+        return Err(CodecError::UnknownFormat { found, expected: FORMAT_PAYLOAD_BINCODE_V1 });
+    }
+    let config = bincode::config::standard().with_limit::<BODY_BYTES_MAX>();
+    let (value, read) = bincode::serde::decode_from_slice(&bytes[1..], config)
+        .map_err(|error| CodecError::Malformed(format!("payload: {error}")))?;
+    if read != bytes.len() - 1 {
+        return Err(CodecError::Malformed(format!(
+            "payload has {} trailing bytes",
+            bytes.len() - 1 - read
+        )));
+    }
+    Ok(value)
+}

@@ -1,0 +1,161 @@
+//! What the log stores and what a caller hands it: envelopes around opaque payloads.
+
+use std::fmt;
+
+/// A SHA-256 digest in the hash chain.
+pub type Hash = [u8; 32];
+
+/// The hash before position 1.
+pub const GENESIS_HASH: Hash = [0; 32];
+
+/// The longest stream id, in bytes.
+pub const STREAM_ID_BYTES_MAX: usize = 200;
+/// The longest command id or actor, in bytes.
+pub const COMMAND_ID_BYTES_MAX: usize = 200;
+/// The longest event type name, in bytes.
+pub const EVENT_TYPE_BYTES_MAX: usize = 100;
+/// The largest payload of one event, in bytes.
+pub const PAYLOAD_BYTES_MAX: usize = 16 * 1024;
+/// The most events one command may append; they commit atomically.
+pub const COMMAND_EVENTS_MAX: usize = 10_000;
+
+/// One event as stored: the envelope and its opaque payload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Envelope {
+    /// Global log position, dense from 1.
+    pub position: u64,
+    /// The stream the event belongs to, such as `person/…` or `fund/…`.
+    pub stream_id: String,
+    /// The event's version within its stream, dense from 1.
+    pub stream_version: u64,
+    /// The event type name.
+    pub event_type: String,
+    /// The schema version of the payload.
+    pub schema_version: u16,
+    /// The business date the event is effective for.
+    pub business_date: jiff::civil::Date,
+    /// When the ledger recorded it (server clock; never goes backwards in log order).
+    pub recorded_at: jiff::Timestamp,
+    /// The idempotency key of the command that appended it.
+    pub command_id: String,
+    /// Who issued that command.
+    pub actor: String,
+    /// The encoded domain event; the log does not interpret it.
+    pub payload: Vec<u8>,
+    /// The hash of the event at `position - 1` ([`GENESIS_HASH`] before position 1).
+    pub previous_hash: Hash,
+    /// SHA-256 over `previous_hash` and the encoded event.
+    pub hash: Hash,
+}
+
+/// An event a command wants to append: everything but what the log assigns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewEvent {
+    /// The stream to append to.
+    pub stream_id: String,
+    /// The event type name.
+    pub event_type: String,
+    /// The schema version of the payload.
+    pub schema_version: u16,
+    /// The business date the event is effective for.
+    pub business_date: jiff::civil::Date,
+    /// The encoded domain event.
+    pub payload: Vec<u8>,
+}
+
+/// What a command expects of a stream's version before its events are appended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExpectedVersion {
+    /// No check.
+    Any,
+    /// The stream must not exist yet.
+    NoStream,
+    /// The stream must be at exactly this version (its last event's version).
+    Exact(u64),
+}
+
+impl ExpectedVersion {
+    /// Whether a stream at `actual` (0: no stream) satisfies this expectation.
+    pub fn admits(self, actual: u64) -> bool {
+        match self {
+            ExpectedVersion::Any => true,
+            ExpectedVersion::NoStream => actual == 0,
+            ExpectedVersion::Exact(expected) => actual == expected,
+        }
+    }
+}
+
+impl fmt::Display for ExpectedVersion {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ExpectedVersion::Any => formatter.write_str("any version"),
+            ExpectedVersion::NoStream => formatter.write_str("no stream yet"),
+            ExpectedVersion::Exact(version) => write!(formatter, "version {version}"),
+        }
+    }
+}
+
+/// One command's append: its events, the versions it expects, and its idempotency key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppendRequest {
+    /// The idempotency key; permanent.
+    pub command_id: String,
+    /// A digest of the whole request, so that a reused id with another request is refused.
+    pub request_digest: Hash,
+    /// Who issued the command.
+    pub actor: String,
+    /// Version expectations, checked before anything is written.
+    pub expectations: Vec<(String, ExpectedVersion)>,
+    /// The events, appended in this order and atomically.
+    pub events: Vec<NewEvent>,
+}
+
+/// Where a command's events landed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Appended {
+    /// The first position (0 when the command appended nothing).
+    pub first_position: u64,
+    /// How many events it appended.
+    pub count: u32,
+    /// True when this was a retry of a command already appended: nothing new was written.
+    pub replayed: bool,
+}
+
+impl Appended {
+    /// The positions the command's events occupy.
+    pub fn positions(&self) -> std::ops::Range<u64> {
+        self.first_position..self.first_position + u64::from(self.count)
+    }
+}
+
+/// The last event's position and hash: the digest an auditor keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Head {
+    /// The last position (0 for an empty log).
+    pub position: u64,
+    /// Its hash ([`GENESIS_HASH`] for an empty log).
+    pub hash: Hash,
+}
+
+impl fmt::Display for Head {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(formatter, "{}:{}", self.position, hex::encode(self.hash))
+    }
+}
+
+impl std::str::FromStr for Head {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let (position, hash) = text
+            .split_once(':')
+            .ok_or_else(|| format!("head digest {text:?} is not POSITION:HASH"))?;
+        let position = position
+            .parse()
+            .map_err(|error| format!("head position {position:?}: {error}"))?;
+        let bytes = hex::decode(hash).map_err(|error| format!("head hash {hash:?}: {error}"))?;
+        let hash = Hash::try_from(bytes.as_slice())
+            .map_err(|_| format!("head hash {hash:?} is not 32 bytes"))?;
+        Ok(Head { position, hash })
+    }
+}

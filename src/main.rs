@@ -1,0 +1,2 @@
+//! The `fundledger` binary.
+fn main() {}

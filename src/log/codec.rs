@@ -42,7 +42,10 @@ const BLOCK_HEADER_BYTES: usize = 1 + 4 + 8 + 32;
 const BLOCK_TRAILER_BYTES: usize = 4 + 4;
 const ITEM_OVERHEAD_BYTES: usize = 4 + 32;
 
-const _: () = assert!(BLOCK_BYTES_MAX < 128 * 1024, "blocks stay out of sled's blob files");
+const _: () = assert!(
+    BLOCK_BYTES_MAX < 128 * 1024,
+    "blocks stay out of sled's blob files"
+);
 const _: () = assert!(
     BLOCK_HEADER_BYTES + ITEM_OVERHEAD_BYTES + BODY_BYTES_MAX + BLOCK_TRAILER_BYTES
         <= BLOCK_BYTES_MAX,
@@ -188,7 +191,11 @@ impl BlockWriter {
         bytes.extend_from_slice(&0u32.to_le_bytes());
         bytes.extend_from_slice(&first_position.to_le_bytes());
         bytes.extend_from_slice(previous_hash);
-        BlockWriter { bytes, count: 0, first_position }
+        BlockWriter {
+            bytes,
+            count: 0,
+            first_position,
+        }
     }
 
     /// Whether an event body of `body_len` bytes still fits.
@@ -199,7 +206,8 @@ impl BlockWriter {
     /// Adds an event.
     pub fn push(&mut self, body: &[u8], hash: &Hash) {
         debug_assert!(self.fits(body.len()), "a block stays under BLOCK_BYTES_MAX");
-        self.bytes.extend_from_slice(&(body.len() as u32).to_le_bytes());
+        self.bytes
+            .extend_from_slice(&(body.len() as u32).to_le_bytes());
         self.bytes.extend_from_slice(body);
         self.bytes.extend_from_slice(hash);
         self.count += 1;
@@ -250,8 +258,15 @@ pub struct BlockCursor<'a> {
     pub previous_hash: Hash,
 }
 
-fn take<'a>(bytes: &'a [u8], offset: usize, len: usize, what: &'static str) -> Result<&'a [u8], CodecError> {
-    bytes.get(offset..offset + len).ok_or(CodecError::Truncated(what))
+fn take<'a>(
+    bytes: &'a [u8],
+    offset: usize,
+    len: usize,
+    what: &'static str,
+) -> Result<&'a [u8], CodecError> {
+    bytes
+        .get(offset..offset + len)
+        .ok_or(CodecError::Truncated(what))
 }
 
 fn take_array<const N: usize>(
@@ -266,9 +281,14 @@ fn take_array<const N: usize>(
 impl<'a> BlockCursor<'a> {
     /// Reads a block's header and checks its trailer.
     pub fn open(bytes: &'a [u8]) -> Result<Self, CodecError> {
-        let format = *bytes.first().ok_or(CodecError::Truncated("block format byte"))?;
+        let format = *bytes
+            .first()
+            .ok_or(CodecError::Truncated("block format byte"))?;
         if format != FORMAT_BLOCK_V1 {
-            return Err(CodecError::UnknownFormat { found: format, expected: FORMAT_BLOCK_V1 });
+            return Err(CodecError::UnknownFormat {
+                found: format,
+                expected: FORMAT_BLOCK_V1,
+            });
         }
         let count = u32::from_le_bytes(take_array(bytes, 1, "block count")?);
         let first_position = u64::from_le_bytes(take_array(bytes, 5, "block first position")?);
@@ -279,7 +299,8 @@ impl<'a> BlockCursor<'a> {
             .filter(|at| *at >= BLOCK_HEADER_BYTES)
             .ok_or(CodecError::Truncated("block trailer"))?;
         let magic: [u8; 4] = take_array(bytes, trailer_at, "block end magic")?;
-        let trailer_count = u32::from_le_bytes(take_array(bytes, trailer_at + 4, "block end count")?);
+        let trailer_count =
+            u32::from_le_bytes(take_array(bytes, trailer_at + 4, "block end count")?);
         if magic != BLOCK_END_MAGIC || trailer_count != count {
             return Err(CodecError::Malformed(format!(
                 "block trailer does not close a block of {count} events"
@@ -306,6 +327,11 @@ impl<'a> BlockCursor<'a> {
         self.first_position + u64::from(self.count) - 1
     }
 
+    /// The position of the event [`BlockCursor::next_event`] reads next.
+    pub fn next_position(&self) -> u64 {
+        self.next_position
+    }
+
     /// The next event, or `None` at the end; an error if the items do not match the header.
     pub fn next_event(&mut self) -> Result<Option<RawEvent<'a>>, CodecError> {
         if self.remaining == 0 {
@@ -319,7 +345,9 @@ impl<'a> BlockCursor<'a> {
         }
         let len = u32::from_le_bytes(take_array(self.bytes, self.offset, "event length")?) as usize;
         if len > BODY_BYTES_MAX {
-            return Err(CodecError::Malformed(format!("event length {len} exceeds {BODY_BYTES_MAX}")));
+            return Err(CodecError::Malformed(format!(
+                "event length {len} exceeds {BODY_BYTES_MAX}"
+            )));
         }
         let body = take(self.bytes, self.offset + 4, len, "event body")?;
         let hash: Hash = take_array(self.bytes, self.offset + 4 + len, "event hash")?;
@@ -327,7 +355,11 @@ impl<'a> BlockCursor<'a> {
         self.remaining -= 1;
         let position = self.next_position;
         self.next_position += 1;
-        Ok(Some(RawEvent { position, body, hash }))
+        Ok(Some(RawEvent {
+            position,
+            body,
+            hash,
+        }))
     }
 }
 
@@ -370,7 +402,10 @@ fn expect_format(bytes: &[u8], expected: u8, len: usize) -> Result<(), CodecErro
         return Err(CodecError::UnknownFormat { found, expected });
     }
     if bytes.len() != len {
-        return Err(CodecError::Malformed(format!("record is {} bytes, expected {len}", bytes.len())));
+        return Err(CodecError::Malformed(format!(
+            "record is {} bytes, expected {len}",
+            bytes.len()
+        )));
     }
     Ok(())
 }
@@ -405,9 +440,14 @@ pub fn encode_payload<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, CodecEr
 
 /// Decodes a payload written by [`encode_payload`], refusing trailing bytes.
 pub fn decode_payload<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, CodecError> {
-    let found = *bytes.first().ok_or(CodecError::Truncated("payload format byte"))?;
+    let found = *bytes
+        .first()
+        .ok_or(CodecError::Truncated("payload format byte"))?;
     if found != FORMAT_PAYLOAD_BINCODE_V1 {
-        return Err(CodecError::UnknownFormat { found, expected: FORMAT_PAYLOAD_BINCODE_V1 });
+        return Err(CodecError::UnknownFormat {
+            found,
+            expected: FORMAT_PAYLOAD_BINCODE_V1,
+        });
     }
     let config = bincode::config::standard().with_limit::<BODY_BYTES_MAX>();
     let (value, read) = bincode::serde::decode_from_slice(&bytes[1..], config)

@@ -1,1 +1,38 @@
-//! placeholder
+//! The event log: durable, atomic, hash-chained appends on sled, and the reads back.
+//!
+//! It owns the envelope, the codec, group commit, reads, verification and recovery. It
+//! stores envelopes around opaque payloads and never interprets them: no policy lives here.
+//!
+//! # Guarantees
+//! - An append is acknowledged only after its batch is applied, flushed and fsynced.
+//! - A command's events, stream-index entries and idempotency record commit atomically, in
+//!   one sled batch, under optimistic concurrency on stream versions.
+//! - Positions are dense from 1; every event's hash chains to the one before it.
+//! - Readers never see past the last acknowledged position.
+//!
+//! # Layout
+//! - `envelope.rs`: what is stored and what callers hand in; limits.
+//! - `codec.rs`: the one module that turns records into bytes (format bytes, framing).
+//! - `keys.rs`: the key layout of the single sled tree.
+//! - `writer.rs`: the writer thread and group commit.
+//! - `store.rs`: the [`Log`] handle: open, recover, append, read.
+//! - `verify.rs`: chain verification.
+//! - `error.rs`: [`Error`].
+
+pub mod codec;
+mod envelope;
+mod error;
+mod keys;
+mod store;
+mod verify;
+mod writer;
+
+pub use envelope::{
+    AppendRequest, Appended, COMMAND_EVENTS_MAX, COMMAND_ID_BYTES_MAX, EVENT_TYPE_BYTES_MAX,
+    Envelope, ExpectedVersion, GENESIS_HASH, Hash, Head, NewEvent, PAYLOAD_BYTES_MAX,
+    STREAM_ID_BYTES_MAX,
+};
+pub use error::{Error, Result};
+pub use store::{EventIter, Log, LogConfig, OpenCheck, StreamIter, digest};
+pub use verify::{VERIFY_PROGRESS_EVENTS, VerifyReport};
+pub use writer::{APPEND_BATCH_COMMANDS_MAX, APPEND_BATCH_EVENTS_MAX, APPEND_QUEUE_DEPTH_MAX};

@@ -1,0 +1,550 @@
+//! The log handle: open and recover, append through the writer, read back.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use tokio::sync::{mpsc, oneshot};
+
+use super::codec::{self, BlockCursor};
+use super::envelope::{
+    AppendRequest, Appended, COMMAND_EVENTS_MAX, COMMAND_ID_BYTES_MAX, EVENT_TYPE_BYTES_MAX,
+    Envelope, GENESIS_HASH, Hash, Head, PAYLOAD_BYTES_MAX, STREAM_ID_BYTES_MAX,
+};
+use super::error::{Error, Result};
+use super::keys;
+use super::verify::{self, VerifyFrom};
+use super::writer::{APPEND_QUEUE_DEPTH_MAX, Job, Writer};
+
+/// The sled tree that holds the log.
+const TREE_NAME: &str = "ledger";
+/// sled's page cache, in bytes.
+const CACHE_BYTES: u64 = 256 * 1024 * 1024;
+
+/// How much of the chain to check when the log is opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OpenCheck {
+    /// Only the last block against the stored head.
+    Tail,
+    /// The tail, and every event after the last verified mark.
+    #[default]
+    SinceVerified,
+    /// The whole chain from position 1.
+    Full,
+}
+
+/// How to open a log.
+#[derive(Debug, Clone)]
+pub struct LogConfig {
+    /// The data directory (created if missing).
+    pub path: PathBuf,
+    /// How long the writer waits for more appends before committing a group.
+    pub group_commit_wait: Duration,
+    /// How much to verify on open.
+    pub open_check: OpenCheck,
+}
+
+impl LogConfig {
+    /// The defaults for a directory.
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        LogConfig {
+            path: path.into(),
+            group_commit_wait: Duration::from_micros(200),
+            open_check: OpenCheck::SinceVerified,
+        }
+    }
+}
+
+/// State shared by the handle, the readers and the writer.
+pub(crate) struct Shared {
+    pub tree: sled::Tree,
+    /// The last acknowledged (durable) position: readers never see past it.
+    durable: AtomicU64,
+    head: RwLock<Head>,
+}
+
+impl Shared {
+    /// Makes a durable head visible to readers.
+    pub fn publish(&self, head: Head) {
+        let mut current = self
+            .head
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *current = head;
+        self.durable.store(head.position, Ordering::Release);
+    }
+}
+
+/// The event log. Cheap to share behind an `Arc`; appends go to one writer thread.
+pub struct Log {
+    shared: Arc<Shared>,
+    db: sled::Db,
+    sender: Mutex<Option<mpsc::Sender<Job>>>,
+    writer: Mutex<Option<std::thread::JoinHandle<()>>>,
+}
+
+impl std::fmt::Debug for Log {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("Log")
+            .field("head", &self.head())
+            .finish()
+    }
+}
+
+fn fsync_directory(path: &Path) -> Result<()> {
+    File::open(path)?.sync_all()?;
+    Ok(())
+}
+
+impl Log {
+    /// Opens (or creates) the log in `config.path`, checks the chain as configured, and
+    /// starts the writer. Refuses a broken chain with [`Error::Corrupt`].
+    pub fn open(config: &LogConfig) -> Result<Log> {
+        let created = !config.path.join("db").exists();
+        let db = sled::Config::new()
+            .path(&config.path)
+            .cache_capacity(CACHE_BYTES)
+            .flush_every_ms(None)
+            .open()?;
+        let tree = db.open_tree(TREE_NAME)?;
+        let file = File::open(config.path.join("db"))?;
+        if created {
+            db.flush()?;
+            file.sync_all()?;
+            File::open(config.path.join("conf"))?.sync_all()?;
+            fsync_directory(&config.path)?;
+        }
+        let (head, recorded_micros) = recover_head(&tree)?;
+        let shared = Arc::new(Shared {
+            tree,
+            durable: AtomicU64::new(head.position),
+            head: RwLock::new(head),
+        });
+        let from = match config.open_check {
+            OpenCheck::Tail => None,
+            OpenCheck::SinceVerified => Some(VerifyFrom::VerifiedMark),
+            OpenCheck::Full => Some(VerifyFrom::Start),
+        };
+        if let Some(from) = from {
+            verify::verify(&shared.tree, head.position, from, &mut |_| {})?;
+        }
+        let (sender, receiver) = mpsc::channel(APPEND_QUEUE_DEPTH_MAX);
+        let writer = Writer {
+            shared: Arc::clone(&shared),
+            file,
+            receiver,
+            group_commit_wait: config.group_commit_wait,
+            head,
+            last_recorded_micros: recorded_micros,
+            poisoned: None,
+        };
+        let handle = std::thread::Builder::new()
+            .name("fundledger-log-writer".to_owned())
+            .spawn(move || writer.run())?;
+        tracing::info!(path = %config.path.display(), %head, "event log opened");
+        Ok(Log {
+            shared,
+            db,
+            sender: Mutex::new(Some(sender)),
+            writer: Mutex::new(Some(handle)),
+        })
+    }
+
+    fn sender(&self) -> Result<mpsc::Sender<Job>> {
+        let guard = self
+            .sender
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        guard.clone().ok_or(Error::WriterStopped)
+    }
+
+    /// Appends one command's events atomically and waits until they are durable.
+    pub async fn append(&self, request: AppendRequest) -> Result<Appended> {
+        validate(&request)?;
+        let (reply, receive) = oneshot::channel();
+        self.sender()?
+            .send(Job { request, reply })
+            .await
+            .map_err(|_| Error::WriterStopped)?;
+        receive.await.map_err(|_| Error::WriterStopped)?
+    }
+
+    /// [`Log::append`] for threads outside an async runtime.
+    pub fn append_blocking(&self, request: AppendRequest) -> Result<Appended> {
+        validate(&request)?;
+        let (reply, receive) = oneshot::channel();
+        self.sender()?
+            .blocking_send(Job { request, reply })
+            .map_err(|_| Error::WriterStopped)?;
+        receive.blocking_recv().map_err(|_| Error::WriterStopped)?
+    }
+
+    /// Stops accepting appends, lets the writer finish what is queued, and flushes.
+    pub fn shutdown(&self) -> Result<()> {
+        drop(
+            self.sender
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .take(),
+        );
+        let handle = self
+            .writer
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        if let Some(handle) = handle
+            && handle.join().is_err()
+        {
+            return Err(Error::Poisoned("the log writer thread panicked".to_owned()));
+        }
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// The last durable position and its hash.
+    pub fn head(&self) -> Head {
+        *self
+            .shared
+            .head
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Events from `from_position` (1 if 0) in position order, at most `limit`, up to the
+    /// durable head as of this call. Reads lazily, one block at a time.
+    pub fn read_range(&self, from_position: u64, limit: u64) -> EventIter {
+        let end = self.shared.durable.load(Ordering::Acquire);
+        EventIter::new(self.shared.tree.clone(), from_position.max(1), end, limit)
+    }
+
+    /// One event by position, if it is durable.
+    pub fn get(&self, position: u64) -> Result<Option<Envelope>> {
+        self.read_range(position, 1).next().transpose()
+    }
+
+    /// A stream's events from `from_version` (1 if 0), at most `limit`, in version order.
+    pub fn read_stream(&self, stream_id: &str, from_version: u64, limit: u64) -> StreamIter<'_> {
+        let start = keys::stream_entry(stream_id, from_version.max(1));
+        let end = keys::stream_entry(stream_id, u64::MAX);
+        StreamIter {
+            log: self,
+            entries: self.shared.tree.range(start..=end),
+            remaining: limit,
+        }
+    }
+
+    /// A stream's durable version (0: no stream).
+    pub fn stream_version(&self, stream_id: &str) -> Result<u64> {
+        let durable = self.shared.durable.load(Ordering::Acquire);
+        for entry in self
+            .shared
+            .tree
+            .scan_prefix(keys::stream_prefix(stream_id))
+            .rev()
+        {
+            let (key, value) = entry?;
+            if decode_position(&value)? <= durable {
+                return keys::stream_entry_version(&key).ok_or_else(|| Error::Undecodable {
+                    key: format!("stream index of {stream_id}"),
+                    reason: "key too short".to_owned(),
+                });
+            }
+        }
+        Ok(0)
+    }
+
+    /// The last position recorded at or before `time` (0 if none): "the log as known at T".
+    pub fn position_at(&self, time: jiff::Timestamp) -> Result<u64> {
+        let Ok(micros) = u64::try_from(time.as_microsecond()) else {
+            return Ok(0);
+        };
+        let end = keys::time(micros, u64::MAX);
+        let durable = self.shared.durable.load(Ordering::Acquire);
+        match self
+            .shared
+            .tree
+            .range(&[keys::TIME][..]..=&end[..])
+            .next_back()
+        {
+            None => Ok(0),
+            Some(entry) => {
+                let (key, _) = entry?;
+                let position = keys::time_position(&key).ok_or_else(|| Error::Undecodable {
+                    key: "time index".to_owned(),
+                    reason: "key malformed".to_owned(),
+                })?;
+                Ok(position.min(durable))
+            }
+        }
+    }
+
+    /// Recomputes the hash chain up to the durable head, from position 1 or from a trusted
+    /// head digest, calling `progress` with each verified position now and then. On success
+    /// records the verified mark so the next open starts from there.
+    pub fn verify(
+        &self,
+        trusted: Option<Head>,
+        progress: &mut dyn FnMut(u64),
+    ) -> Result<verify::VerifyReport> {
+        let end = self.shared.durable.load(Ordering::Acquire);
+        let from = trusted.map_or(VerifyFrom::Start, VerifyFrom::Trusted);
+        let report = verify::verify(&self.shared.tree, end, from, progress)?;
+        verify::store_mark(&self.shared.tree, report.head)?;
+        Ok(report)
+    }
+
+    /// Bytes the store occupies on disk.
+    pub fn size_on_disk(&self) -> Result<u64> {
+        Ok(self.db.size_on_disk()?)
+    }
+}
+
+impl Drop for Log {
+    fn drop(&mut self) {
+        if let Err(error) = self.shutdown() {
+            tracing::error!(%error, "closing the event log failed");
+        }
+    }
+}
+
+fn validate(request: &AppendRequest) -> Result<()> {
+    let invalid = |field, rule: String| Err(Error::InvalidAppend { field, rule });
+    if request.command_id.is_empty() || request.command_id.len() > COMMAND_ID_BYTES_MAX {
+        return invalid(
+            "command_id",
+            format!("must be 1 to {COMMAND_ID_BYTES_MAX} bytes"),
+        );
+    }
+    if request.actor.len() > COMMAND_ID_BYTES_MAX {
+        return invalid(
+            "actor",
+            format!("must be at most {COMMAND_ID_BYTES_MAX} bytes"),
+        );
+    }
+    if request.events.len() > COMMAND_EVENTS_MAX {
+        return invalid(
+            "events",
+            format!("a command appends at most {COMMAND_EVENTS_MAX} events"),
+        );
+    }
+    for (stream_id, _) in &request.expectations {
+        validate_stream_id(stream_id)?;
+    }
+    for event in &request.events {
+        validate_stream_id(&event.stream_id)?;
+        if event.event_type.is_empty() || event.event_type.len() > EVENT_TYPE_BYTES_MAX {
+            return invalid(
+                "event_type",
+                format!("must be 1 to {EVENT_TYPE_BYTES_MAX} bytes"),
+            );
+        }
+        if event.payload.len() > PAYLOAD_BYTES_MAX {
+            return invalid(
+                "payload",
+                format!("must be at most {PAYLOAD_BYTES_MAX} bytes"),
+            );
+        }
+    }
+    Ok(())
+}
+
+fn validate_stream_id(stream_id: &str) -> Result<()> {
+    if stream_id.is_empty()
+        || stream_id.len() > STREAM_ID_BYTES_MAX
+        || stream_id.chars().any(char::is_control)
+    {
+        return Err(Error::InvalidAppend {
+            field: "stream_id",
+            rule: format!("must be 1 to {STREAM_ID_BYTES_MAX} bytes with no control characters"),
+        });
+    }
+    Ok(())
+}
+
+fn decode_position(value: &[u8]) -> Result<u64> {
+    <[u8; 8]>::try_from(value)
+        .map(u64::from_be_bytes)
+        .map_err(|_| Error::Undecodable {
+            key: "stream index".to_owned(),
+            reason: format!("position value is {} bytes", value.len()),
+        })
+}
+
+/// Reads the stored head and checks it against the last block.
+fn recover_head(tree: &sled::Tree) -> Result<(Head, i64)> {
+    let stored = tree.get(keys::HEAD)?;
+    let last_block = tree
+        .range(&keys::block(0)[..]..=&keys::block(u64::MAX)[..])
+        .next_back();
+    match (stored, last_block) {
+        (None, None) => Ok((
+            Head {
+                position: 0,
+                hash: GENESIS_HASH,
+            },
+            0,
+        )),
+        (Some(_), None) | (None, Some(_)) => Err(Error::Corrupt {
+            position: 1,
+            reason: "the head record and the event blocks disagree on whether the log is empty"
+                .to_owned(),
+        }),
+        (Some(head_bytes), Some(block)) => {
+            let (position, hash, recorded_micros) =
+                codec::decode_head(&head_bytes).map_err(|error| Error::Undecodable {
+                    key: "head".to_owned(),
+                    reason: error.to_string(),
+                })?;
+            let (key, bytes) = block?;
+            let block_last = keys::block_position(&key).unwrap_or(0);
+            let last_hash = verify::check_block(&bytes, block_last)?;
+            if block_last != position || last_hash != hash {
+                return Err(Error::Corrupt {
+                    position: position.min(block_last),
+                    reason: format!(
+                        "the stored head {position} does not match the last block, which ends \
+                         at {block_last}"
+                    ),
+                });
+            }
+            Ok((Head { position, hash }, recorded_micros))
+        }
+    }
+}
+
+/// Lazily decodes events in position order; see [`Log::read_range`].
+pub struct EventIter {
+    blocks: sled::Iter,
+    next_position: u64,
+    end_position: u64,
+    remaining: u64,
+    pending: std::vec::IntoIter<Envelope>,
+    failed: bool,
+}
+
+impl EventIter {
+    fn new(tree: sled::Tree, from: u64, end: u64, limit: u64) -> Self {
+        EventIter {
+            blocks: tree.range(&keys::block(from)[..]..=&keys::block(u64::MAX)[..]),
+            next_position: from,
+            end_position: end,
+            remaining: limit,
+            pending: Vec::new().into_iter(),
+            failed: false,
+        }
+    }
+
+    fn load_block(&mut self) -> Result<bool> {
+        let Some(entry) = self.blocks.next() else {
+            return Ok(false);
+        };
+        let (key, bytes) = entry?;
+        let last = keys::block_position(&key).unwrap_or(0);
+        self.pending = decode_block(&bytes, last, self.next_position)?.into_iter();
+        Ok(true)
+    }
+}
+
+/// Decodes a block's events from `from` on.
+pub(crate) fn decode_block(bytes: &[u8], key_position: u64, from: u64) -> Result<Vec<Envelope>> {
+    let corrupt = |position, reason: String| Error::Corrupt { position, reason };
+    let mut cursor =
+        BlockCursor::open(bytes).map_err(|error| corrupt(key_position, error.to_string()))?;
+    let mut previous_hash = cursor.previous_hash;
+    let mut events = Vec::with_capacity(cursor.count as usize);
+    loop {
+        let position_hint = cursor.next_position();
+        let raw = match cursor.next_event() {
+            Ok(Some(raw)) => raw,
+            Ok(None) => break,
+            Err(error) => return Err(corrupt(position_hint, error.to_string())),
+        };
+        if raw.position >= from {
+            let body = codec::decode_body(raw.body)
+                .map_err(|error| corrupt(raw.position, error.to_string()))?;
+            if body.position != raw.position {
+                return Err(corrupt(
+                    raw.position,
+                    format!("event says it is at position {}", body.position),
+                ));
+            }
+            events.push(
+                codec::envelope_from_body(body, previous_hash, raw.hash)
+                    .map_err(|error| corrupt(raw.position, error.to_string()))?,
+            );
+        }
+        previous_hash = raw.hash;
+    }
+    Ok(events)
+}
+
+impl Iterator for EventIter {
+    type Item = Result<Envelope>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if self.failed || self.remaining == 0 || self.next_position > self.end_position {
+                return None;
+            }
+            if let Some(envelope) = self.pending.next() {
+                if envelope.position != self.next_position {
+                    self.failed = true;
+                    return Some(Err(Error::Corrupt {
+                        position: self.next_position,
+                        reason: format!("found position {} instead", envelope.position),
+                    }));
+                }
+                self.next_position += 1;
+                self.remaining -= 1;
+                return Some(Ok(envelope));
+            }
+            match self.load_block() {
+                Ok(true) => {}
+                Ok(false) => return None,
+                Err(error) => {
+                    self.failed = true;
+                    return Some(Err(error));
+                }
+            }
+        }
+    }
+}
+
+/// A stream's events in version order; see [`Log::read_stream`].
+pub struct StreamIter<'log> {
+    log: &'log Log,
+    entries: sled::Iter,
+    remaining: u64,
+}
+
+impl Iterator for StreamIter<'_> {
+    type Item = Result<Envelope>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.remaining == 0 {
+            return None;
+        }
+        let (_, value) = match self.entries.next()? {
+            Ok(entry) => entry,
+            Err(error) => return Some(Err(error.into())),
+        };
+        let position = match decode_position(&value) {
+            Ok(position) => position,
+            Err(error) => return Some(Err(error)),
+        };
+        self.remaining -= 1;
+        match self.log.get(position) {
+            Ok(Some(envelope)) => Some(Ok(envelope)),
+            Ok(None) => None,
+            Err(error) => Some(Err(error)),
+        }
+    }
+}
+
+/// Hashes an arbitrary byte string: the request digest for idempotency.
+pub fn digest(bytes: &[u8]) -> Hash {
+    codec::chain_hash(&GENESIS_HASH, bytes)
+}

@@ -1,0 +1,322 @@
+//! The one writer thread: group commit, optimistic concurrency, idempotency, durability.
+//!
+//! It drains queued appends (up to [`APPEND_BATCH_COMMANDS_MAX`] commands or
+//! [`APPEND_BATCH_EVENTS_MAX`] events, waiting at most the configured group-commit wait),
+//! checks each command against the stream versions and idempotency records, stages the
+//! accepted ones into one sled batch, applies it, calls `flush()`, fsyncs sled's file
+//! itself (sled 0.34's flush uses `sync_file_range`, which is not power-loss durable),
+//! and only then acknowledges every waiter. A storage failure poisons the writer.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::{mpsc, oneshot};
+
+use super::codec::{self, BlockWriter, EventBodyV1, IdempotencyRecord};
+use super::envelope::{AppendRequest, Appended, Hash, Head};
+use super::error::{Error, Result};
+use super::keys;
+use super::store::Shared;
+
+/// The most commands one group commit takes.
+pub const APPEND_BATCH_COMMANDS_MAX: usize = 4096;
+/// The most events one group commit takes (a single command may bring up to
+/// [`super::envelope::COMMAND_EVENTS_MAX`]).
+pub const APPEND_BATCH_EVENTS_MAX: usize = 20_000;
+/// How many appends may wait in the queue before callers are held back.
+pub const APPEND_QUEUE_DEPTH_MAX: usize = 8192;
+
+const _: () = assert!(super::envelope::COMMAND_EVENTS_MAX <= APPEND_BATCH_EVENTS_MAX);
+
+/// One queued append and the channel its result goes back on.
+pub(crate) struct Job {
+    pub request: AppendRequest,
+    pub reply: oneshot::Sender<Result<Appended>>,
+}
+
+/// What the writer thread owns.
+pub(crate) struct Writer {
+    pub shared: Arc<Shared>,
+    pub file: File,
+    pub receiver: mpsc::Receiver<Job>,
+    pub group_commit_wait: Duration,
+    pub head: Head,
+    pub last_recorded_micros: i64,
+    pub poisoned: Option<String>,
+}
+
+impl Writer {
+    /// Runs until every sender is dropped and the queue is empty.
+    pub fn run(mut self) {
+        while let Some(first) = self.receiver.blocking_recv() {
+            let jobs = self.drain(first);
+            self.commit(jobs);
+        }
+        tracing::debug!(head = %self.head, "log writer stopped");
+    }
+
+    fn drain(&mut self, first: Job) -> Vec<Job> {
+        let mut events = first.request.events.len();
+        let mut jobs = vec![first];
+        let deadline = Instant::now() + self.group_commit_wait;
+        loop {
+            while jobs.len() < APPEND_BATCH_COMMANDS_MAX {
+                match self.receiver.try_recv() {
+                    Ok(job) => {
+                        events += job.request.events.len();
+                        jobs.push(job);
+                        if events >= APPEND_BATCH_EVENTS_MAX - super::envelope::COMMAND_EVENTS_MAX {
+                            return jobs;
+                        }
+                    }
+                    Err(_) => break,
+                }
+            }
+            let now = Instant::now();
+            if jobs.len() >= APPEND_BATCH_COMMANDS_MAX || now >= deadline {
+                return jobs;
+            }
+            std::thread::sleep((deadline - now).min(Duration::from_micros(50)));
+        }
+    }
+
+    fn commit(&mut self, jobs: Vec<Job>) {
+        if let Some(reason) = &self.poisoned {
+            for job in jobs {
+                let _ = job.reply.send(Err(Error::Poisoned(reason.clone())));
+            }
+            return;
+        }
+        let now_micros = jiff::Timestamp::now().as_microsecond();
+        let recorded_micros = now_micros.max(self.last_recorded_micros);
+        let mut staging = Staging::new(self.head, recorded_micros);
+        let mut outcomes = Vec::with_capacity(jobs.len());
+        for job in &jobs {
+            outcomes.push(staging.stage(&self.shared.tree, &job.request));
+        }
+        let staged_any = staging.next_position != self.head.position + 1
+            || outcomes
+                .iter()
+                .any(|outcome| matches!(outcome, Ok(a) if !a.replayed));
+        if staged_any {
+            match staging.write(&self.shared, &self.file) {
+                Ok(head) => {
+                    assert!(
+                        head.position >= self.head.position,
+                        "log positions never go back"
+                    );
+                    self.head = head;
+                    self.last_recorded_micros = recorded_micros;
+                    self.shared.publish(head);
+                }
+                Err(error) => {
+                    let reason = error.to_string();
+                    tracing::error!(%reason, "durable write failed; the log writer is poisoned");
+                    self.poisoned = Some(reason.clone());
+                    for job in jobs {
+                        let _ = job.reply.send(Err(Error::Poisoned(reason.clone())));
+                    }
+                    return;
+                }
+            }
+        }
+        for (job, outcome) in jobs.into_iter().zip(outcomes) {
+            let _ = job.reply.send(outcome);
+        }
+    }
+}
+
+/// A group commit being built.
+struct Staging {
+    next_position: u64,
+    previous_hash: Hash,
+    recorded_micros: i64,
+    stream_versions: HashMap<String, u64>,
+    commands: HashMap<String, IdempotencyRecord>,
+    batch: sled::Batch,
+    block: Option<BlockWriter>,
+}
+
+impl Staging {
+    fn new(head: Head, recorded_micros: i64) -> Self {
+        Staging {
+            next_position: head.position + 1,
+            previous_hash: head.hash,
+            recorded_micros,
+            stream_versions: HashMap::new(),
+            commands: HashMap::new(),
+            batch: sled::Batch::default(),
+            block: None,
+        }
+    }
+
+    fn stream_version(&mut self, tree: &sled::Tree, stream_id: &str) -> Result<u64> {
+        if let Some(version) = self.stream_versions.get(stream_id) {
+            return Ok(*version);
+        }
+        let version = match tree.scan_prefix(keys::stream_prefix(stream_id)).next_back() {
+            None => 0,
+            Some(entry) => {
+                let (key, _) = entry?;
+                keys::stream_entry_version(&key).ok_or_else(|| Error::Undecodable {
+                    key: format!("stream index of {stream_id}"),
+                    reason: "key too short".to_owned(),
+                })?
+            }
+        };
+        self.stream_versions.insert(stream_id.to_owned(), version);
+        Ok(version)
+    }
+
+    fn idempotency(
+        &self,
+        tree: &sled::Tree,
+        command_id: &str,
+    ) -> Result<Option<IdempotencyRecord>> {
+        if let Some(record) = self.commands.get(command_id) {
+            return Ok(Some(*record));
+        }
+        match tree.get(keys::idempotency(command_id))? {
+            None => Ok(None),
+            Some(bytes) => IdempotencyRecord::decode(&bytes)
+                .map(Some)
+                .map_err(|error| Error::Undecodable {
+                    key: format!("idempotency {command_id}"),
+                    reason: error.to_string(),
+                }),
+        }
+    }
+
+    /// Checks one command and, if it is accepted, stages its events.
+    fn stage(&mut self, tree: &sled::Tree, request: &AppendRequest) -> Result<Appended> {
+        if let Some(record) = self.idempotency(tree, &request.command_id)? {
+            if record.request_digest != request.request_digest {
+                return Err(Error::IdempotencyConflict {
+                    command_id: request.command_id.clone(),
+                    first_position: record.first_position,
+                });
+            }
+            return Ok(Appended {
+                first_position: record.first_position,
+                count: record.count,
+                replayed: true,
+            });
+        }
+        for (stream_id, expected) in &request.expectations {
+            let actual = self.stream_version(tree, stream_id)?;
+            if !expected.admits(actual) {
+                return Err(Error::VersionConflict {
+                    stream_id: stream_id.clone(),
+                    expected: *expected,
+                    actual,
+                });
+            }
+        }
+        // Encode every event before touching the staged batch, so a command either stages
+        // whole or not at all.
+        let first_position = self.next_position;
+        let mut planned = Vec::with_capacity(request.events.len());
+        let mut versions: HashMap<&str, u64> = HashMap::new();
+        for (offset, event) in request.events.iter().enumerate() {
+            let current = match versions.get(event.stream_id.as_str()) {
+                Some(version) => *version,
+                None => self.stream_version(tree, &event.stream_id)?,
+            };
+            let version = current + 1;
+            versions.insert(&event.stream_id, version);
+            let body = codec::encode_body(&EventBodyV1 {
+                position: first_position + offset as u64,
+                stream_id: event.stream_id.clone(),
+                stream_version: version,
+                event_type: event.event_type.clone(),
+                schema_version: event.schema_version,
+                business_date: codec::date_to_number(event.business_date),
+                recorded_at_micros: self.recorded_micros,
+                command_id: request.command_id.clone(),
+                actor: request.actor.clone(),
+                payload: event.payload.clone(),
+            })
+            .map_err(|error| Error::InvalidAppend {
+                field: "events",
+                rule: error.to_string(),
+            })?;
+            planned.push((event, version, body));
+        }
+        for (event, version, body) in planned {
+            let position = self.next_position;
+            let hash = codec::chain_hash(&self.previous_hash, &body);
+            self.push_block_item(position, &body, &hash);
+            self.batch.insert(
+                keys::stream_entry(&event.stream_id, version),
+                &position.to_be_bytes()[..],
+            );
+            self.stream_versions
+                .insert(event.stream_id.clone(), version);
+            self.previous_hash = hash;
+            self.next_position += 1;
+        }
+        let count = u32::try_from(request.events.len()).map_err(|_| Error::InvalidAppend {
+            field: "events",
+            rule: "too many events".to_owned(),
+        })?;
+        let record = IdempotencyRecord {
+            request_digest: request.request_digest,
+            first_position,
+            count,
+        };
+        self.batch
+            .insert(keys::idempotency(&request.command_id), record.encode());
+        self.commands.insert(request.command_id.clone(), record);
+        Ok(Appended {
+            first_position,
+            count,
+            replayed: false,
+        })
+    }
+
+    fn push_block_item(&mut self, position: u64, body: &[u8], hash: &Hash) {
+        if let Some(block) = &self.block
+            && !block.fits(body.len())
+        {
+            self.close_block();
+        }
+        let previous_hash = self.previous_hash;
+        let block = self
+            .block
+            .get_or_insert_with(|| BlockWriter::new(position, &previous_hash));
+        block.push(body, hash);
+    }
+
+    fn close_block(&mut self) {
+        if let Some(block) = self.block.take() {
+            let last = block.last_position();
+            self.batch.insert(&keys::block(last)[..], block.finish());
+        }
+    }
+
+    /// Applies the batch, flushes, fsyncs; returns the new head.
+    fn write(mut self, shared: &Shared, file: &File) -> Result<Head> {
+        self.close_block();
+        let last_position = self.next_position - 1;
+        let head = Head {
+            position: last_position,
+            hash: self.previous_hash,
+        };
+        let recorded = u64::try_from(self.recorded_micros).map_err(|_| Error::InvalidAppend {
+            field: "recorded_at",
+            rule: "the server clock is before 1970".to_owned(),
+        })?;
+        self.batch
+            .insert(&keys::time(recorded, last_position)[..], &[][..]);
+        self.batch.insert(
+            keys::HEAD,
+            codec::encode_head(last_position, &head.hash, self.recorded_micros),
+        );
+        shared.tree.apply_batch(self.batch)?;
+        shared.tree.flush()?;
+        file.sync_data()?;
+        Ok(head)
+    }
+}

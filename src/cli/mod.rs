@@ -1,1 +1,76 @@
-//! placeholder
+//! The command-line entry points behind the `fundledger` binary: clap commands that wire
+//! the library together. Nothing here is needed by a library user.
+//!
+//! # Layout
+//! - `serve.rs`: `fundledger serve`, the gRPC service.
+//! - `verify.rs`: `fundledger verify`, the chain check.
+//! - `bench.rs`: `fundledger bench …`, the benchmarks that print figures.
+
+mod bench;
+mod serve;
+mod verify;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+/// Exit code: the log is corrupt (a verify or an open found a broken chain).
+pub const EXIT_CORRUPT: u8 = 3;
+/// Exit code: any other failure.
+pub const EXIT_FAILURE: u8 = 1;
+
+/// fundledger: the event-sourced ledger of the merged maternity and employee basic medical
+/// insurance fund.
+#[derive(Debug, Parser)]
+#[command(name = "fundledger", version, about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the gRPC service on an embedded sled store.
+    Serve(serve::ServeArgs),
+    /// Recompute the log's hash chain and print the head digest.
+    Verify(verify::VerifyArgs),
+    /// Run a benchmark and print its figures.
+    Bench(bench::BenchArgs),
+}
+
+/// The data directory option shared by the subcommands.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DataDir {
+    /// The sled data directory.
+    #[arg(long = "data", env = "FUNDLEDGER_DATA", default_value = "./data")]
+    pub path: PathBuf,
+}
+
+/// Logs to stderr, filtered by `RUST_LOG` (default `info`).
+pub fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve(args) => serve::run(args),
+        Command::Verify(args) => verify::run(args),
+        Command::Bench(args) => bench::run(args),
+    }
+}
+
+/// The exit code for an error: [`EXIT_CORRUPT`] for a broken chain, else [`EXIT_FAILURE`].
+pub fn exit_code(error: &anyhow::Error) -> u8 {
+    match error.downcast_ref::<crate::log::Error>() {
+        Some(crate::log::Error::Corrupt { .. }) => EXIT_CORRUPT,
+        _ => EXIT_FAILURE,
+    }
+}

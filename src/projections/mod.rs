@@ -1,1 +1,1 @@
-//! placeholder
+//! Projections (to come).

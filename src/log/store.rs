@@ -63,6 +63,8 @@ pub(crate) struct Shared {
     /// The last acknowledged (durable) position: readers never see past it.
     durable: AtomicU64,
     head: RwLock<Head>,
+    /// Tells subscribers each new durable head.
+    head_watch: tokio::sync::watch::Sender<Head>,
 }
 
 impl Shared {
@@ -74,6 +76,7 @@ impl Shared {
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         *current = head;
         self.durable.store(head.position, Ordering::Release);
+        self.head_watch.send_replace(head);
     }
 }
 
@@ -122,6 +125,7 @@ impl Log {
             tree,
             durable: AtomicU64::new(head.position),
             head: RwLock::new(head),
+            head_watch: tokio::sync::watch::Sender::new(head),
         });
         let from = match config.open_check {
             OpenCheck::Tail => None,
@@ -211,6 +215,12 @@ impl Log {
             .head
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// A receiver that sees every new durable head: live subscriptions wait on it, then
+    /// read the new events with [`Log::read_range`].
+    pub fn watch_head(&self) -> tokio::sync::watch::Receiver<Head> {
+        self.shared.head_watch.subscribe()
     }
 
     /// Events from `from_position` (1 if 0) in position order, at most `limit`, up to the

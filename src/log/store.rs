@@ -144,6 +144,7 @@ impl Log {
             head,
             last_recorded_micros: recorded_micros,
             poisoned: None,
+            stream_versions: super::writer::stream_version_cache(),
         };
         let handle = std::thread::Builder::new()
             .name("fundledger-log-writer".to_owned())

@@ -27,6 +27,9 @@ pub const APPEND_BATCH_COMMANDS_MAX: usize = 4096;
 pub const APPEND_BATCH_EVENTS_MAX: usize = 20_000;
 /// How many appends may wait in the queue before callers are held back.
 pub const APPEND_QUEUE_DEPTH_MAX: usize = 8192;
+/// How many streams' current versions the writer keeps in memory (least recently used
+/// first out); the rest are looked up in the stream index.
+pub const STREAM_VERSION_CACHE_MAX: usize = 1 << 20;
 
 const _: () = assert!(super::envelope::COMMAND_EVENTS_MAX <= APPEND_BATCH_EVENTS_MAX);
 
@@ -45,6 +48,18 @@ pub(crate) struct Writer {
     pub head: Head,
     pub last_recorded_micros: i64,
     pub poisoned: Option<String>,
+    /// Durable stream versions, recently used; never holds an unacknowledged version.
+    pub stream_versions: lru::LruCache<String, u64>,
+}
+
+/// An empty stream-version cache of [`STREAM_VERSION_CACHE_MAX`] entries.
+pub(crate) fn stream_version_cache() -> lru::LruCache<String, u64> {
+    const CAPACITY: std::num::NonZeroUsize =
+        match std::num::NonZeroUsize::new(STREAM_VERSION_CACHE_MAX) {
+            Some(capacity) => capacity,
+            None => panic!("the stream version cache holds at least one stream"),
+        };
+    lru::LruCache::new(CAPACITY)
 }
 
 impl Writer {
@@ -94,15 +109,23 @@ impl Writer {
         let mut staging = Staging::new(self.head, recorded_micros);
         let mut outcomes = Vec::with_capacity(jobs.len());
         for job in &jobs {
-            outcomes.push(staging.stage(&self.shared.tree, &job.request));
+            outcomes.push(staging.stage(
+                &self.shared.tree,
+                &mut self.stream_versions,
+                &job.request,
+            ));
         }
         let staged_any = staging.next_position != self.head.position + 1
             || outcomes
                 .iter()
                 .any(|outcome| matches!(outcome, Ok(a) if !a.replayed));
         if staged_any {
+            let versions = std::mem::take(&mut staging.stream_versions);
             match staging.write(&self.shared, &self.file) {
                 Ok(head) => {
+                    for (stream_id, version) in versions {
+                        self.stream_versions.put(stream_id, version);
+                    }
                     assert!(
                         head.position >= self.head.position,
                         "log positions never go back"
@@ -152,9 +175,19 @@ impl Staging {
         }
     }
 
-    fn stream_version(&mut self, tree: &sled::Tree, stream_id: &str) -> Result<u64> {
+    fn stream_version(
+        &mut self,
+        tree: &sled::Tree,
+        cache: &mut lru::LruCache<String, u64>,
+        stream_id: &str,
+    ) -> Result<u64> {
         if let Some(version) = self.stream_versions.get(stream_id) {
             return Ok(*version);
+        }
+        if let Some(version) = cache.get(stream_id) {
+            let version = *version;
+            self.stream_versions.insert(stream_id.to_owned(), version);
+            return Ok(version);
         }
         let version = match tree.scan_prefix(keys::stream_prefix(stream_id)).next_back() {
             None => 0,
@@ -190,7 +223,12 @@ impl Staging {
     }
 
     /// Checks one command and, if it is accepted, stages its events.
-    fn stage(&mut self, tree: &sled::Tree, request: &AppendRequest) -> Result<Appended> {
+    fn stage(
+        &mut self,
+        tree: &sled::Tree,
+        cache: &mut lru::LruCache<String, u64>,
+        request: &AppendRequest,
+    ) -> Result<Appended> {
         if let Some(record) = self.idempotency(tree, &request.command_id)? {
             if record.request_digest != request.request_digest {
                 return Err(Error::IdempotencyConflict {
@@ -205,7 +243,7 @@ impl Staging {
             });
         }
         for (stream_id, expected) in &request.expectations {
-            let actual = self.stream_version(tree, stream_id)?;
+            let actual = self.stream_version(tree, cache, stream_id)?;
             if !expected.admits(actual) {
                 return Err(Error::VersionConflict {
                     stream_id: stream_id.clone(),
@@ -222,7 +260,7 @@ impl Staging {
         for (offset, event) in request.events.iter().enumerate() {
             let current = match versions.get(event.stream_id.as_str()) {
                 Some(version) => *version,
-                None => self.stream_version(tree, &event.stream_id)?,
+                None => self.stream_version(tree, cache, &event.stream_id)?,
             };
             let version = current + 1;
             versions.insert(&event.stream_id, version);

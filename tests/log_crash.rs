@@ -145,6 +145,29 @@ fn kill_and_recover() {
         for (id, count) in per_command {
             assert_eq!(count, expected_count(id), "command {id} is whole or absent");
         }
+        // The stream index, rebuilt behind the writer, agrees with the log.
+        let mut streams: HashMap<&str, Vec<(u64, u64)>> = HashMap::new();
+        for stored in &events {
+            streams
+                .entry(&stored.stream_id)
+                .or_default()
+                .push((stored.stream_version, stored.position));
+        }
+        for (stream, entries) in streams {
+            let indexed: Vec<(u64, u64)> = log
+                .read_stream(stream, 1, u64::MAX)
+                .unwrap()
+                .map(|e| e.map(|e| (e.stream_version, e.position)).unwrap())
+                .collect();
+            assert_eq!(
+                indexed, entries,
+                "stream {stream} is indexed densely from version 1"
+            );
+            assert_eq!(
+                entries.iter().map(|e| e.0).collect::<Vec<_>>(),
+                (1..=entries.len() as u64).collect::<Vec<_>>()
+            );
+        }
     }
     assert!(
         acknowledged_total > RUNS as usize,

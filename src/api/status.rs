@@ -12,7 +12,10 @@ pub fn from_log(error: log::Error) -> Status {
         log::Error::InvalidAppend { .. } => Code::InvalidArgument,
         log::Error::WriterStopped => Code::Unavailable,
         log::Error::Corrupt { .. } | log::Error::Undecodable { .. } => Code::DataLoss,
-        log::Error::Io(_) | log::Error::Storage(_) | log::Error::Poisoned(_) => Code::Internal,
+        log::Error::Io(_)
+        | log::Error::Storage(_)
+        | log::Error::Poisoned(_)
+        | log::Error::IndexFailed(_) => Code::Internal,
     };
     Status::new(code, error.to_string())
 }

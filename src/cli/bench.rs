@@ -89,6 +89,20 @@ fn percentile(sorted: &[Duration], fraction: f64) -> f64 {
     sorted[index].as_secs_f64() * 1000.0
 }
 
+/// Waits until the stream index has caught up with the head, and says how long that took:
+/// appends are acknowledged before they are indexed, so this is the sustained figure.
+fn wait_for_index(log: &Log, phase: &str) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let head = log.head().position;
+    let lag = head - log.indexed_position();
+    log.stream_version("bench/index-probe")?;
+    println!(
+        "  stream index: {lag} events behind after the {phase} phase, caught up in {:.2} s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
 fn log_bench(options: &LogBench) -> anyhow::Result<()> {
     let temporary = tempfile::tempdir()?;
     let path = options
@@ -144,6 +158,8 @@ fn log_bench(options: &LogBench) -> anyhow::Result<()> {
         elapsed.as_secs_f64()
     );
 
+    wait_for_index(&log, "batched")?;
+
     let per_appender = options.single_events / options.appenders.max(1);
     let started = Instant::now();
     let workers: Vec<_> = (0..options.appenders)
@@ -183,6 +199,8 @@ fn log_bench(options: &LogBench) -> anyhow::Result<()> {
         percentile(&latencies, 0.50),
         percentile(&latencies, 0.99)
     );
+
+    wait_for_index(&log, "concurrent")?;
 
     let head = log.head().position;
     let started = Instant::now();

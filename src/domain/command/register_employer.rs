@@ -1,0 +1,62 @@
+//! Employer registration: region, category, previous-year average monthly wage.
+
+use jiff::civil::Date;
+
+use crate::domain::event::{EmployerRegistered, Event, employer_stream, region_stream};
+use crate::domain::ids::{EmployerId, RegionId};
+use crate::domain::money::Yuan;
+use crate::domain::party::EmployerCategory;
+use crate::domain::rejection::Rejection;
+use crate::domain::rulebook::Rulebook;
+use crate::domain::state::State;
+
+/// Register an employer (用人单位参保登记).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegisterEmployer {
+    /// The employer.
+    pub employer: EmployerId,
+    /// Its pooling region (a prefecture for Gansu).
+    pub region: RegionId,
+    /// Its category.
+    pub category: EmployerCategory,
+    /// Its name.
+    pub name: String,
+    /// Registration date.
+    pub registered_on: Date,
+    /// Its employees' previous-year average monthly wage (the allowance base for the
+    /// registration year).
+    pub average_monthly_wage: Yuan,
+}
+
+impl RegisterEmployer {
+    /// Streams read.
+    pub fn reads(&self) -> Vec<String> {
+        vec![employer_stream(&self.employer), region_stream(&self.region)]
+    }
+
+    /// Decision.
+    pub fn decide(&self, state: &State, rules: &Rulebook) -> Result<Vec<Event>, Rejection> {
+        rules.require_region(&self.region)?;
+        if let Some(existing) = state.employers.get(&self.employer) {
+            return Err(Rejection::EmployerAlreadyRegistered {
+                employer: self.employer.clone(),
+                registered_on: existing.registered_on,
+            });
+        }
+        if self.average_monthly_wage.is_negative() {
+            return Err(Rejection::AmountNegative {
+                field: "average_monthly_wage",
+                amount: self.average_monthly_wage,
+            });
+        }
+        Ok(vec![Event::EmployerRegistered(EmployerRegistered {
+            employer: self.employer.clone(),
+            region: self.region.clone(),
+            category: self.category,
+            name: self.name.clone(),
+            registered_on: self.registered_on,
+            wage_year: self.registered_on.year(),
+            average_monthly_wage: self.average_monthly_wage,
+        })])
+    }
+}

@@ -1,0 +1,1 @@
+//! Laws (proptest) over the decisions: filled in below.

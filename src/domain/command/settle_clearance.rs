@@ -75,3 +75,157 @@ impl SettleClearance {
         })])
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
+mod tests {
+    use super::*;
+    use crate::domain::command::{CloseMaternityFund, TransferMaternityBalance};
+    use crate::domain::testing::*;
+
+    fn clearance(cutoff: Date) -> SettleClearance {
+        SettleClearance {
+            region: region("gansu-lanzhou"),
+            cutoff,
+            settled_on: day(2019, 12, 5),
+            verified_by: "兰州市医疗保障局".to_string(),
+        }
+    }
+
+    /// Gansu clearance as of 2019-11-30, then the transfer into the pooled fund's
+    /// maternity line, then the closure.
+    #[test]
+    fn gansu_clearance_transfer_and_closure() {
+        let (events, scenario) = gansu_lanzhou_before_clearance()
+            .when(clearance(day(2019, 11, 30)))
+            .then_continue();
+        let Event::MaternityFundCleared(report) = &events[0] else {
+            panic!("a clearance report")
+        };
+        assert_eq!(report.income, yuan("70.00")); // 2019-10 35.00 + 2019-11 35.00 (5000 × 0.7%)
+        assert_eq!(report.expenditure, yuan("20.00")); // prenatal claim of 2019-11-05
+        assert_eq!(report.balance, yuan("50.00")); // 70.00 − 20.00
+        assert_eq!(report.receivables, yuan("485.00")); // 485 + 485 assessed − 485 collected
+        assert_eq!(report.pending_payables, yuan("20.00")); // the claim, not yet paid out
+        assert_eq!(report.rule.found_in, region("gansu")); // the province sets the cutoff
+
+        let (events, scenario) = scenario
+            .when(TransferMaternityBalance {
+                region: region("gansu-lanzhou"),
+                transferred_on: day(2019, 12, 10),
+            })
+            .then_continue();
+        let Event::MaternityFundBalanceTransferred(transfer) = &events[0] else {
+            panic!("a transfer")
+        };
+        assert_eq!(transfer.amount, yuan("50.00"));
+        assert_eq!(credited(&events[0], Account::MaternityFund), yuan("-50.00"));
+        assert_eq!(
+            credited(&events[0], Account::BmiPooledMaternity),
+            yuan("50.00")
+        );
+
+        let (events, scenario) = scenario
+            .when(CloseMaternityFund {
+                region: region("gansu-lanzhou"),
+                closed_on: day(2019, 12, 20),
+            })
+            .then_continue();
+        assert!(matches!(events[0], Event::MaternityFundClosed(_)));
+        let ledger = &scenario.state.ledgers[&region("gansu-lanzhou")];
+        assert_eq!(ledger.balance(Account::MaternityFund), yuan("0"));
+        // Pooled maternity line: 2019-12 35.00 + transfer 50.00 = 85.00 (credit balance)
+        assert_eq!(ledger.balance(Account::BmiPooledMaternity), yuan("-85.00"));
+    }
+
+    /// The cutoff must be the rule's (2019-11-30 for Gansu).
+    #[test]
+    fn clearance_at_another_cutoff_is_refused() {
+        let rejection = gansu_lanzhou_before_clearance()
+            .when(clearance(day(2019, 10, 31)))
+            .then_rejected();
+        assert!(matches!(
+            rejection,
+            Rejection::ClearanceCutoffMismatch { .. }
+        ));
+    }
+
+    /// Transfer before clearance and closure before transfer are refused.
+    #[test]
+    fn merger_steps_keep_their_order() {
+        let scenario = gansu_lanzhou_before_clearance();
+        let transfer = scenario
+            .when(TransferMaternityBalance {
+                region: region("gansu-lanzhou"),
+                transferred_on: day(2019, 12, 10),
+            })
+            .then_rejected();
+        assert!(matches!(
+            transfer,
+            Rejection::MergerStepOutOfOrder {
+                step: "transfer",
+                ..
+            }
+        ));
+        let closure = scenario
+            .when(CloseMaternityFund {
+                region: region("gansu-lanzhou"),
+                closed_on: day(2019, 12, 20),
+            })
+            .then_rejected();
+        assert!(matches!(
+            closure,
+            Rejection::MergerStepOutOfOrder {
+                step: "closure",
+                ..
+            }
+        ));
+    }
+
+    /// After closure, an original assessment of a pre-merger month would post to the
+    /// closed maternity fund: refused, naming the closure.
+    #[test]
+    fn posting_to_a_closed_maternity_fund_is_refused() {
+        let rejection = gansu_lanzhou_closed()
+            .when(assess(
+                "lz-firm",
+                "gansu-lanzhou",
+                month(2019, 11),
+                &["zhang"],
+                day(2019, 12, 21),
+            ))
+            .then_rejected();
+        assert_eq!(
+            rejection,
+            Rejection::MaternityFundClosed {
+                region: region("gansu-lanzhou"),
+                closed_on: day(2019, 12, 20)
+            }
+        );
+    }
+
+    /// After closure, a claim for a pre-merger service date is paid by the fund open on
+    /// the settlement date: the pooled fund's maternity line.
+    #[test]
+    fn claims_after_closure_are_paid_by_the_pooled_fund() {
+        let events = gansu_lanzhou_closed()
+            .when(crate::domain::command::SettleMedicalClaim {
+                claim: crate::domain::ids::ClaimId::new("lz-claim-2"),
+                person: person("ma"),
+                region: region("gansu-lanzhou"),
+                institution: "兰州大学第一医院".to_string(),
+                kind: crate::domain::benefit::ClaimKind::Prenatal {
+                    pregnancy: crate::domain::ids::PregnancyId::new("ma-1"),
+                },
+                service_date: day(2019, 11, 28),
+                settled_on: day(2019, 12, 22),
+                actual: yuan("30.00"),
+            })
+            .then_events();
+        assert_eq!(
+            credited(&events[0], Account::BmiPooledMaternity),
+            yuan("-30.00")
+        );
+        assert_eq!(credited(&events[0], Account::MaternityFund), yuan("0"));
+    }
+}

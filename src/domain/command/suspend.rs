@@ -116,3 +116,90 @@ impl SuspendEnrollment {
         }))
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
+mod tests {
+    use super::*;
+    use crate::domain::party::{EmployerCategory, PersonKind};
+    use crate::domain::testing::*;
+
+    /// Kizilsu: interrupting contributions during a running allowance stops it and
+    /// withdraws the unpaid days.
+    #[test]
+    fn kizilsu_interruption_stops_a_running_allowance() {
+        let events = given([
+            register(
+                "kz-agency",
+                "kizilsu",
+                EmployerCategory::Agency,
+                "6000",
+                day(2020, 1, 2),
+            ),
+            enroll(
+                "gulnar",
+                "kz-agency",
+                "kizilsu",
+                PersonKind::Employee,
+                day(2020, 1, 2),
+            ),
+            // 98 + 60 = 158 days; 6000 × 158 / 30 = 31600.00
+            pay_allowance(
+                "gulnar",
+                "kz-agency",
+                "kizilsu",
+                birth("g-b1", day(2020, 2, 1), false, 1),
+                day(2020, 2, 5),
+            ),
+        ])
+        .when(suspend("gulnar", day(2020, 3, 2)))
+        .then_events();
+        assert!(matches!(events[0], Event::EnrollmentSuspended(_)));
+        let Event::AllowanceStopped(stopped) = &events[1] else {
+            panic!("allowance stops")
+        };
+        assert_eq!(stopped.days_paid, 30); // 2020-02-01 .. 2020-03-01: 29 + 1 days
+        assert_eq!(stopped.days_stopped, 128); // 158 − 30
+        // 31600.00 − 6000 × 30 / 30 = 31600.00 − 6000.00 = 25600.00
+        assert_eq!(stopped.amount_withdrawn, yuan("25600.00"));
+        assert_eq!(
+            credited(&events[1], Account::BmiPooledMaternity),
+            yuan("25600.00")
+        );
+        assert_eq!(
+            credited(&events[1], Account::BenefitsPayable),
+            yuan("-25600.00")
+        );
+    }
+
+    /// Suspending a suspended enrollment is refused.
+    #[test]
+    fn suspending_twice_is_refused() {
+        let rejection = given([
+            register(
+                "kz-agency",
+                "kizilsu",
+                EmployerCategory::Agency,
+                "6000",
+                day(2020, 1, 2),
+            ),
+            enroll(
+                "gulnar",
+                "kz-agency",
+                "kizilsu",
+                PersonKind::Employee,
+                day(2020, 1, 2),
+            ),
+            suspend("gulnar", day(2020, 3, 2)),
+        ])
+        .when(suspend("gulnar", day(2020, 4, 2)))
+        .then_rejected();
+        assert!(matches!(
+            rejection,
+            Rejection::EnrollmentNotActive {
+                status: "suspended",
+                ..
+            }
+        ));
+    }
+}

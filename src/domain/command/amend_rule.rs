@@ -112,3 +112,167 @@ impl AmendRule {
         Ok(events)
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
+mod tests {
+    use super::*;
+    use crate::domain::event::AdjustmentKind;
+    use crate::domain::posting::Account;
+    use crate::domain::testing::*;
+
+    fn lanzhou_2020() -> Scenario {
+        gansu_lanzhou()
+            .and(assess(
+                "lz-firm",
+                "gansu-lanzhou",
+                month(2020, 1),
+                &["ma"],
+                day(2020, 1, 10),
+            ))
+            .and(assess(
+                "lz-firm",
+                "gansu-lanzhou",
+                month(2020, 2),
+                &["ma"],
+                day(2020, 2, 10),
+            ))
+    }
+
+    /// A retroactive rate increase from 2020-02-01, recorded 2020-03-10: one back-payment
+    /// difference for 2020-02, none for 2020-01; nothing already appended changes.
+    #[test]
+    fn retroactive_increase_appends_a_back_payment_per_affected_month() {
+        let scenario = lanzhou_2020();
+        let history_before = scenario.history.clone();
+        let (events, after) = scenario
+            .when(amend(
+                "gansu-lanzhou",
+                "employer_bmi_rate",
+                "0.075",
+                day(2020, 2, 1),
+                day(2020, 3, 10),
+                &["lz-firm"],
+            ))
+            .then_continue();
+        assert!(matches!(events[0], Event::RuleAmended(_)));
+        assert_eq!(
+            events.len(),
+            2,
+            "one amendment, one difference (2020-02 only)"
+        );
+        let Event::ContributionAdjusted(adjusted) = &events[1] else {
+            panic!("a difference")
+        };
+        assert_eq!(adjusted.chunk.month, month(2020, 2));
+        assert_eq!(adjusted.kind, AdjustmentKind::BackPayment);
+        let difference = &adjusted.chunk.lines[0].amounts;
+        // 6000 × (7.5% + 0.7%) = 492.00; before 6000 × 7.7% = 462.00; difference 30.00
+        assert_eq!(difference.employer_total, yuan("30.00"));
+        assert_eq!(difference.maternity, yuan("0")); // 6000 × 0.7% = 42.00 both times
+        assert_eq!(difference.total, yuan("30.00"));
+        assert_eq!(credited(&events[1], Account::BmiPooledFund), yuan("30.00"));
+        assert_eq!(
+            credited(&events[1], Account::ContributionReceivable),
+            yuan("-30.00")
+        );
+        assert_eq!(after.history[..history_before.len()], history_before[..]);
+        // Arrears of 2020-02: 462.00 + 120.00 individual = 582.00 assessed, + 30.00 = 612.00
+        let february = &after.state.employers[&employer("lz-firm")].months[&month(2020, 2)];
+        assert_eq!(february.arrears(), yuan("612.00"));
+    }
+
+    /// A retroactive decrease gives a refund (退费): negative difference, fund debited.
+    #[test]
+    fn retroactive_decrease_appends_a_refund() {
+        let events = lanzhou_2020()
+            .when(amend(
+                "gansu-lanzhou",
+                "maternity_rate",
+                "0.005",
+                day(2020, 1, 1),
+                day(2020, 3, 10),
+                &["lz-firm"],
+            ))
+            .then_events();
+        assert_eq!(
+            events.len(),
+            3,
+            "one amendment, differences for 2020-01 and 2020-02"
+        );
+        let Event::ContributionAdjusted(adjusted) = &events[1] else {
+            panic!("a difference")
+        };
+        assert_eq!(adjusted.kind, AdjustmentKind::Refund);
+        let difference = &adjusted.chunk.lines[0].amounts;
+        // maternity 6000 × 0.5% = 30.00 against 42.00: −12.00; employer total 450.00 − 462.00
+        assert_eq!(difference.maternity, yuan("-12.00"));
+        assert_eq!(difference.employer_total, yuan("-12.00"));
+        assert_eq!(difference.employer_bmi, yuan("0")); // 420.00 both times
+        assert_eq!(
+            credited(&events[1], Account::BmiPooledMaternity),
+            yuan("-12.00")
+        );
+    }
+
+    /// An amendment names authority and document, and its value fits the parameter.
+    #[test]
+    fn amendment_checks() {
+        let scenario = lanzhou_2020();
+        let mut command = AmendRule {
+            region: region("gansu-lanzhou"),
+            parameter: "maternity_rate".to_string(),
+            value: "0.006".to_string(),
+            effective_from: day(2021, 1, 1),
+            authority: String::new(),
+            document: "兰政发〔2020〕1号".to_string(),
+            tag: Confidence::Confirmed,
+            recorded_on: day(2020, 12, 1),
+            reassess: vec![],
+        };
+        let rejection = scenario.when(command.clone()).then_rejected();
+        assert!(matches!(
+            rejection,
+            Rejection::AmendmentWithoutAuthority { .. }
+        ));
+        command.authority = "兰州市人民政府".to_string();
+        command.value = "six per mille".to_string();
+        let rejection = scenario.when(command).then_rejected();
+        assert!(matches!(rejection, Rejection::RuleValueInvalid { .. }));
+    }
+
+    /// A prospective amendment is one event and changes later lookups only.
+    #[test]
+    fn prospective_amendment_is_one_event() {
+        let (events, after) = lanzhou_2020()
+            .when(amend(
+                "gansu-lanzhou",
+                "employer_bmi_rate",
+                "0.075",
+                day(2020, 6, 1),
+                day(2020, 3, 10),
+                &["lz-firm"],
+            ))
+            .then_continue();
+        assert_eq!(events.len(), 1);
+        let lanzhou = region("gansu-lanzhou");
+        assert_eq!(
+            after
+                .rules
+                .rate(&lanzhou, "employer_bmi_rate", day(2020, 5, 31))
+                .unwrap()
+                .1
+                .value,
+            "0.07"
+        );
+        assert_eq!(
+            after
+                .rules
+                .rate(&lanzhou, "employer_bmi_rate", day(2020, 6, 1))
+                .unwrap()
+                .1
+                .value,
+            "0.075"
+        );
+    }
+}

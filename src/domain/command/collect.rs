@@ -77,3 +77,58 @@ impl CollectContribution {
         })])
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
+mod tests {
+    use super::*;
+    use crate::domain::testing::*;
+
+    /// Collection lowers the arrears; collecting more than the arrears is refused.
+    #[test]
+    fn collection_against_arrears() {
+        // ma 2019-10: 5000 × 7.7% = 385.00 + 5000 × 2% = 100.00 → 485.00 assessed
+        let scenario = gansu_lanzhou().and(assess(
+            "lz-firm",
+            "gansu-lanzhou",
+            month(2019, 10),
+            &["ma"],
+            day(2019, 10, 10),
+        ));
+        let (events, after) = scenario
+            .when(collect(
+                "lz-firm",
+                month(2019, 10),
+                "400.00",
+                day(2019, 10, 20),
+            ))
+            .then_continue();
+        assert_eq!(
+            credited(&events[0], Account::ContributionReceivable),
+            yuan("400.00")
+        );
+        let october = &after.state.employers[&employer("lz-firm")].months[&month(2019, 10)];
+        assert_eq!(october.arrears(), yuan("85.00")); // 485.00 − 400.00
+        let rejection = after
+            .when(collect(
+                "lz-firm",
+                month(2019, 10),
+                "85.01",
+                day(2019, 10, 21),
+            ))
+            .then_rejected();
+        assert!(matches!(
+            rejection,
+            Rejection::CollectionExceedsArrears { .. }
+        ));
+        let nothing = after
+            .when(collect(
+                "lz-firm",
+                month(2019, 9),
+                "1.00",
+                day(2019, 10, 21),
+            ))
+            .then_rejected();
+        assert!(matches!(nothing, Rejection::NothingAssessed { .. }));
+    }
+}

@@ -95,3 +95,66 @@ impl DeclareBases {
         Ok(events)
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
+mod tests {
+    use super::*;
+    use crate::domain::event::AdjustmentKind;
+    use crate::domain::testing::*;
+
+    /// Correcting a year's declared base after months were assessed appends a difference
+    /// per assessed month of that year.
+    #[test]
+    fn correction_of_a_past_year_appends_differences() {
+        let events = gansu_lanzhou()
+            .and(assess(
+                "lz-firm",
+                "gansu-lanzhou",
+                month(2020, 1),
+                &["ma"],
+                day(2020, 1, 10),
+            ))
+            .when(declare(
+                "lz-firm",
+                "gansu-lanzhou",
+                2020,
+                &[("ma", Some("6500"))],
+                None,
+                day(2020, 4, 1),
+            ))
+            .then_events();
+        let Event::BasesDeclared(declared) = &events[0] else {
+            panic!("declared")
+        };
+        assert!(declared.correction);
+        let Event::ContributionAdjusted(adjusted) = &events[1] else {
+            panic!("a difference")
+        };
+        assert_eq!(adjusted.kind, AdjustmentKind::BackPayment);
+        let difference = &adjusted.chunk.lines[0].amounts;
+        // employer: 6500 × 7.7% = 500.50 against 6000 × 7.7% = 462.00 → 38.50
+        assert_eq!(difference.employer_total, yuan("38.50"));
+        // individual: 6500 × 2% = 130.00 against 120.00 → 10.00; total 48.50
+        assert_eq!(difference.individual, yuan("10.00"));
+        assert_eq!(difference.total, yuan("48.50"));
+        assert_eq!(adjusted.new_lines[0].base, yuan("6500"));
+    }
+
+    /// A first declaration of a year is not a correction and appends nothing else.
+    #[test]
+    fn first_declaration_is_not_a_correction() {
+        let events = gansu_lanzhou()
+            .when(declare(
+                "lz-firm",
+                "gansu-lanzhou",
+                2021,
+                &[("ma", Some("6500"))],
+                None,
+                day(2021, 1, 5),
+            ))
+            .then_events();
+        assert_eq!(events.len(), 1);
+        assert!(matches!(&events[0], Event::BasesDeclared(declared) if !declared.correction));
+    }
+}

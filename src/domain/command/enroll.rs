@@ -90,3 +90,136 @@ impl Enroll {
         })])
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
+mod tests {
+    use super::*;
+    use crate::domain::party::EmployerCategory;
+    use crate::domain::testing::*;
+
+    fn flexible(region_id: &str) -> Enroll {
+        Enroll {
+            person: person("xiao"),
+            region: region(region_id),
+            employer: None,
+            kind: PersonKind::FlexibleWorker,
+            enrolled_on: day(2020, 3, 1),
+        }
+    }
+
+    /// Tianjin: a flexible worker registers herself and joins maternity with BMI.
+    #[test]
+    fn tianjin_flexible_worker_enrolls_herself_in_both() {
+        let events = given([]).when(flexible("tianjin")).then_events();
+        let Event::PersonEnrolled(enrolled) = &events[0] else {
+            panic!("enrolled")
+        };
+        assert_eq!(enrolled.employer, None);
+        assert_eq!(
+            enrolled.insurance,
+            vec![InsuranceType::BasicMedical, InsuranceType::Maternity]
+        );
+    }
+
+    /// Beijing does not let flexible workers join maternity by themselves.
+    #[test]
+    fn beijing_flexible_worker_is_refused() {
+        let rejection = given([]).when(flexible("beijing")).then_rejected();
+        assert!(matches!(
+            rejection,
+            Rejection::FlexibleWorkersNotAllowed { .. }
+        ));
+    }
+
+    /// One registration enrolls an in-service employee in BMI and maternity together.
+    #[test]
+    fn employee_enrollment_carries_maternity() {
+        let events = given([register(
+            "tj-firm",
+            "tianjin",
+            EmployerCategory::Enterprise,
+            "7000",
+            day(2020, 1, 2),
+        )])
+        .when(enroll(
+            "hu",
+            "tj-firm",
+            "tianjin",
+            PersonKind::Employee,
+            day(2020, 1, 2),
+        ))
+        .then_events();
+        let Event::PersonEnrolled(enrolled) = &events[0] else {
+            panic!("enrolled")
+        };
+        assert_eq!(
+            enrolled.insurance,
+            vec![InsuranceType::BasicMedical, InsuranceType::Maternity]
+        );
+    }
+
+    /// Early retirees are flagged and hold BMI only.
+    #[test]
+    fn early_retiree_is_flagged_and_holds_bmi_only() {
+        let events = given([register(
+            "kz",
+            "kizilsu",
+            EmployerCategory::Agency,
+            "6000",
+            day(2020, 1, 2),
+        )])
+        .when(enroll(
+            "tursun",
+            "kz",
+            "kizilsu",
+            PersonKind::EarlyRetiree,
+            day(2020, 1, 2),
+        ))
+        .then_events();
+        let Event::PersonEnrolled(enrolled) = &events[0] else {
+            panic!("enrolled")
+        };
+        assert_eq!(enrolled.kind, PersonKind::EarlyRetiree);
+        assert_eq!(enrolled.insurance, vec![InsuranceType::BasicMedical]);
+    }
+
+    /// An employee's employer must be registered in the same region; enrolling twice is refused.
+    #[test]
+    fn employer_and_duplicate_checks() {
+        let scenario = given([register(
+            "tj-firm",
+            "tianjin",
+            EmployerCategory::Enterprise,
+            "7000",
+            day(2020, 1, 2),
+        )]);
+        let mismatch = scenario
+            .when(enroll(
+                "hu",
+                "tj-firm",
+                "beijing",
+                PersonKind::Employee,
+                day(2020, 1, 2),
+            ))
+            .then_rejected();
+        assert!(matches!(mismatch, Rejection::EmployerRegionMismatch { .. }));
+        let twice = scenario
+            .and(enroll(
+                "hu",
+                "tj-firm",
+                "tianjin",
+                PersonKind::Employee,
+                day(2020, 1, 2),
+            ))
+            .when(enroll(
+                "hu",
+                "tj-firm",
+                "tianjin",
+                PersonKind::Employee,
+                day(2020, 2, 2),
+            ))
+            .then_rejected();
+        assert!(matches!(twice, Rejection::PersonAlreadyEnrolled { .. }));
+    }
+}

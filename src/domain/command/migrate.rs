@@ -105,3 +105,59 @@ impl MigrateEnrollments {
         }))
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
+mod tests {
+    use super::*;
+    use crate::domain::testing::*;
+
+    /// Gansu migration: "both" is registered as is; "one only" gets the missing type added
+    /// by the agency, and the event says which and by whom.
+    #[test]
+    fn gansu_migration_adds_the_missing_type() {
+        let scenario = gansu_lanzhou();
+        let migrated: Vec<&PersonMigrated> = scenario
+            .history
+            .iter()
+            .filter_map(|event| match event {
+                Event::PersonMigrated(migrated) => Some(migrated),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(migrated.len(), 3);
+        assert_eq!(migrated[0].added, Vec::<InsuranceType>::new()); // ma: both held
+        assert_eq!(migrated[1].added, vec![InsuranceType::Maternity]); // zhang: BMI only
+        assert_eq!(migrated[2].added, vec![InsuranceType::BasicMedical]); // liu: maternity only
+        assert_eq!(migrated[1].added_by, "兰州市医疗保障局");
+        for id in ["ma", "zhang", "liu"] {
+            assert!(
+                scenario.state.persons[&person(id)].has_maternity(),
+                "{id} carries maternity"
+            );
+        }
+    }
+
+    /// A record with neither insurance is not a migration.
+    #[test]
+    fn record_without_insurance_is_refused() {
+        let rejection = gansu_lanzhou()
+            .when(MigrateEnrollments {
+                region: region("gansu-lanzhou"),
+                agency: "兰州市医疗保障局".to_string(),
+                migrated_on: day(2019, 9, 1),
+                records: vec![MigrationRecord {
+                    person: person("nobody"),
+                    employer: employer("lz-firm"),
+                    held_bmi: false,
+                    held_maternity: false,
+                    insured_since: day(2018, 1, 2),
+                }],
+            })
+            .then_rejected();
+        assert!(matches!(
+            rejection,
+            Rejection::MigrationWithoutInsurance { .. }
+        ));
+    }
+}

@@ -60,3 +60,52 @@ impl RegisterEmployer {
         })])
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
+mod tests {
+    use super::*;
+    use crate::domain::testing::*;
+
+    /// Registration records region, category and the wage; unknown regions and
+    /// duplicates are refused.
+    #[test]
+    fn registration() {
+        let (events, scenario) = given([])
+            .when(register(
+                "tianshui-school",
+                "gansu-tianshui",
+                EmployerCategory::Institution,
+                "4800",
+                day(2019, 3, 1),
+            ))
+            .then_continue();
+        let Event::EmployerRegistered(registered) = &events[0] else {
+            panic!("registered")
+        };
+        assert_eq!(
+            (registered.wage_year, registered.average_monthly_wage),
+            (2019, yuan("4800"))
+        );
+        let twice = scenario
+            .when(register(
+                "tianshui-school",
+                "gansu-tianshui",
+                EmployerCategory::Institution,
+                "4800",
+                day(2019, 3, 2),
+            ))
+            .then_rejected();
+        assert!(matches!(twice, Rejection::EmployerAlreadyRegistered { .. }));
+        let nowhere = given([])
+            .when(register(
+                "x",
+                "atlantis",
+                EmployerCategory::Enterprise,
+                "1",
+                day(2019, 3, 1),
+            ))
+            .then_rejected();
+        assert!(matches!(nowhere, Rejection::UnknownRegion { .. }));
+    }
+}

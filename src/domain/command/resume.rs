@@ -50,3 +50,74 @@ impl ResumeEnrollment {
         })])
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
+mod tests {
+    use super::*;
+    use crate::domain::party::{EmployerCategory, PersonKind};
+    use crate::domain::testing::*;
+
+    fn resume(on: Date) -> ResumeEnrollment {
+        ResumeEnrollment {
+            person: person("gulnar"),
+            on,
+            reason: "恢复缴费".to_string(),
+        }
+    }
+
+    /// Kizilsu: once contributions resume, the allowance is paid again.
+    #[test]
+    fn resumed_person_is_eligible_again() {
+        let scenario = given([
+            register(
+                "kz-agency",
+                "kizilsu",
+                EmployerCategory::Agency,
+                "6000",
+                day(2020, 1, 2),
+            ),
+            enroll(
+                "gulnar",
+                "kz-agency",
+                "kizilsu",
+                PersonKind::Employee,
+                day(2020, 1, 2),
+            ),
+            suspend("gulnar", day(2020, 3, 1)),
+        ]);
+        let not_suspended = given([
+            register(
+                "kz-agency",
+                "kizilsu",
+                EmployerCategory::Agency,
+                "6000",
+                day(2020, 1, 2),
+            ),
+            enroll(
+                "gulnar",
+                "kz-agency",
+                "kizilsu",
+                PersonKind::Employee,
+                day(2020, 1, 2),
+            ),
+        ])
+        .when(resume(day(2020, 3, 1)))
+        .then_rejected();
+        assert!(matches!(
+            not_suspended,
+            Rejection::EnrollmentNotSuspended { .. }
+        ));
+        let events = scenario
+            .and(resume(day(2020, 4, 1)))
+            .when(pay_allowance(
+                "gulnar",
+                "kz-agency",
+                "kizilsu",
+                birth("g-b1", day(2020, 5, 10), false, 1),
+                day(2020, 5, 20),
+            ))
+            .then_events();
+        assert!(matches!(events[0], Event::AllowanceGranted(_)));
+    }
+}

@@ -145,3 +145,117 @@ impl SettleMedicalClaim {
         }
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
+mod tests {
+    use super::*;
+    use crate::domain::benefit::{Delivery, HospitalLevel};
+    use crate::domain::ids::PregnancyId;
+    use crate::domain::party::{EmployerCategory, PersonKind};
+    use crate::domain::testing::*;
+
+    fn tianjin() -> Scenario {
+        given([
+            register(
+                "tj-firm",
+                "tianjin",
+                EmployerCategory::Enterprise,
+                "7000",
+                day(2020, 1, 2),
+            ),
+            enroll(
+                "hu",
+                "tj-firm",
+                "tianjin",
+                PersonKind::Employee,
+                day(2020, 1, 2),
+            ),
+        ])
+    }
+
+    fn delivery(claim: &str, actual: &str) -> SettleMedicalClaim {
+        SettleMedicalClaim {
+            claim: ClaimId::new(claim),
+            person: person("hu"),
+            region: region("tianjin"),
+            institution: "天津市中心妇产科医院".to_string(),
+            kind: ClaimKind::Delivery {
+                pregnancy: PregnancyId::new("hu-1"),
+                delivery: Delivery::Caesarean,
+                level: HospitalLevel::Tertiary,
+            },
+            service_date: day(2020, 6, 1),
+            settled_on: day(2020, 6, 5),
+            actual: yuan(actual),
+        }
+    }
+
+    fn paid(events: &[Event]) -> (Yuan, Option<Yuan>) {
+        let Event::MedicalClaimSettled(settled) = &events[0] else {
+            panic!("settled")
+        };
+        (settled.paid, settled.quota_remaining)
+    }
+
+    /// Delivery per disease, mode min(actual, fixed) [A]: caesarean, tertiary, fixed 4500.
+    #[test]
+    fn delivery_pays_min_of_actual_and_fixed() {
+        let scenario = tianjin();
+        assert_eq!(
+            paid(&scenario.when(delivery("c1", "3800.00")).then_events()).0,
+            yuan("3800.00")
+        ); // min(3800, 4500)
+        assert_eq!(
+            paid(&scenario.when(delivery("c1", "5200.00")).then_events()).0,
+            yuan("4500.00")
+        ); // min(5200, 4500)
+    }
+
+    /// Mode "fixed": the fixed amount whatever the cost.
+    #[test]
+    fn delivery_fixed_mode_pays_the_fixed_amount() {
+        let scenario = tianjin().and(amend(
+            "tianjin",
+            "delivery_payment_mode",
+            "fixed",
+            day(2020, 1, 1),
+            day(2019, 12, 1),
+            &[],
+        ));
+        assert_eq!(
+            paid(&scenario.when(delivery("c1", "3800.00")).then_events()).0,
+            yuan("4500.00")
+        );
+    }
+
+    /// Prenatal checks against the per-pregnancy quota (1000 [A]) with the remainder kept.
+    #[test]
+    fn prenatal_quota_tracks_the_remainder() {
+        let (events, scenario) = tianjin()
+            .when(prenatal("p1", "hu", "tianjin", "600.00", day(2020, 3, 1)))
+            .then_continue();
+        assert_eq!(paid(&events), (yuan("600.00"), Some(yuan("400.00")))); // 1000 − 600
+        let (events, scenario) = scenario
+            .when(prenatal("p2", "hu", "tianjin", "600.00", day(2020, 4, 1)))
+            .then_continue();
+        assert_eq!(paid(&events), (yuan("400.00"), Some(yuan("0")))); // min(600, 400)
+        let rejection = scenario
+            .when(prenatal("p3", "hu", "tianjin", "50.00", day(2020, 5, 1)))
+            .then_rejected();
+        assert!(matches!(
+            rejection,
+            Rejection::PrenatalQuotaExhausted { .. }
+        ));
+    }
+
+    /// The same claim id or a second delivery of one pregnancy is refused.
+    #[test]
+    fn duplicates_are_refused() {
+        let scenario = tianjin().and(delivery("c1", "3800.00"));
+        let again = scenario.when(delivery("c1", "3800.00")).then_rejected();
+        assert!(matches!(again, Rejection::ClaimAlreadySettled { .. }));
+        let second = scenario.when(delivery("c2", "3800.00")).then_rejected();
+        assert!(matches!(second, Rejection::DeliveryAlreadySettled { .. }));
+    }
+}

@@ -52,3 +52,67 @@ impl TerminateEnrollment {
         })])
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
+mod tests {
+    use super::*;
+    use crate::domain::party::{EmployerCategory, PersonKind};
+    use crate::domain::testing::*;
+
+    /// A terminated person is not enrolled in maternity after the termination date, and
+    /// cannot be assessed for a later month.
+    #[test]
+    fn terminated_person_loses_benefits_and_assessment() {
+        let scenario = given([
+            register(
+                "tj-firm",
+                "tianjin",
+                EmployerCategory::Enterprise,
+                "7000",
+                day(2020, 1, 2),
+            ),
+            enroll(
+                "hu",
+                "tj-firm",
+                "tianjin",
+                PersonKind::Employee,
+                day(2020, 1, 2),
+            ),
+        ])
+        .and(TerminateEnrollment {
+            person: person("hu"),
+            on: day(2020, 6, 1),
+            reason: "离职".to_string(),
+        });
+        let allowance = scenario
+            .when(pay_allowance(
+                "hu",
+                "tj-firm",
+                "tianjin",
+                birth("h-b1", day(2020, 7, 1), false, 1),
+                day(2020, 7, 5),
+            ))
+            .then_rejected();
+        assert!(matches!(
+            allowance,
+            Rejection::NotEnrolledInMaternity { .. }
+        ));
+        let assessment = scenario
+            .when(assess(
+                "tj-firm",
+                "tianjin",
+                month(2020, 7),
+                &["hu"],
+                day(2020, 7, 10),
+            ))
+            .then_rejected();
+        assert!(matches!(
+            assessment,
+            Rejection::EnrollmentNotActive {
+                status: "terminated",
+                ..
+            }
+        ));
+    }
+}

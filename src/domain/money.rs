@@ -10,16 +10,59 @@ use serde::{Deserialize, Serialize};
 use super::rejection::Rejection;
 
 /// An amount of money in yuan. Serialises as a decimal string (`"1234.56"`).
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Yuan(Decimal);
 
-/// A contribution rate as a fraction of the base (`0.085` is 8.5%).
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
-)]
+/// A contribution rate as a fraction of the base (`0.085` is 8.5%). Serialises as a
+/// decimal string.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Rate(Decimal);
+
+// rust_decimal's own `Deserialize` calls `deserialize_any`, which bincode (not
+// self-describing) refuses with `AnyNotSupported`; these impls write and read a string
+// through `serialize_str` / `deserialize_str` only, so events round-trip through bincode.
+struct DecimalText;
+
+impl serde::de::Visitor<'_> for DecimalText {
+    type Value = Decimal;
+
+    fn expecting(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str("a decimal number as a string")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Decimal, E> {
+        text.parse::<Decimal>()
+            .map_err(|_| E::invalid_value(serde::de::Unexpected::Str(text), &self))
+    }
+}
+
+impl Serialize for Yuan {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0.to_string())
+    }
+}
+
+impl<'de> Deserialize<'de> for Yuan {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = deserializer.deserialize_str(DecimalText)?;
+        if value.scale() > 2 {
+            return Err(serde::de::Error::custom("yuan with more than two decimals"));
+        }
+        Ok(Yuan(value))
+    }
+}
+
+impl Serialize for Rate {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0.to_string())
+    }
+}
+
+impl<'de> Deserialize<'de> for Rate {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_str(DecimalText).map(Rate)
+    }
+}
 
 /// Rounds a computed amount once, half away from zero (四舍五入), to 0.01 yuan.
 ///
@@ -207,6 +250,23 @@ mod tests {
             );
         }
         assert_eq!(yuan("1234.5").to_string(), "1234.50");
+    }
+
+    /// Regression: rust_decimal's `Deserialize` uses `deserialize_any`, which bincode
+    /// refuses (`AnyNotSupported`); Yuan and Rate must round-trip through bincode.
+    #[test]
+    fn money_round_trips_through_bincode() {
+        let config = bincode::config::standard();
+        let amount = yuan("-1234.50");
+        let bytes = bincode::serde::encode_to_vec(amount, config).unwrap();
+        let (decoded, _): (Yuan, usize) =
+            bincode::serde::decode_from_slice(&bytes, config).unwrap();
+        assert_eq!(decoded, amount);
+        let rate = Rate::from_fraction(Decimal::new(85, 3));
+        let bytes = bincode::serde::encode_to_vec(rate, config).unwrap();
+        let (decoded, _): (Rate, usize) =
+            bincode::serde::decode_from_slice(&bytes, config).unwrap();
+        assert_eq!(decoded, rate);
     }
 
     /// Overflow is a rejection, never a panic.

@@ -407,3 +407,74 @@ pub enum Rejection {
         region: RegionId,
     },
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
+mod tests {
+    use super::*;
+
+    /// Each message names the field and the rule, with the values an operator needs.
+    #[test]
+    fn messages_name_the_field_and_the_rule() {
+        let date = jiff::civil::date(2019, 12, 20);
+        let yuan = |text: &str| Yuan::parse("test", text).unwrap();
+        let region = RegionId::new("gansu-lanzhou");
+        let samples = [
+            Rejection::MaternityFundClosed {
+                region: region.clone(),
+                closed_on: date,
+            },
+            Rejection::AllowanceAlreadyGranted {
+                birth_id: BirthId::new("b-1"),
+                granted_on: date,
+            },
+            Rejection::RuleMissing {
+                region: RegionId::new("beijing"),
+                parameter: "employer_bmi_rate".into(),
+                date: jiff::civil::date(2019, 12, 31),
+            },
+            Rejection::FlexibleWorkersNotAllowed {
+                region: RegionId::new("beijing"),
+                date,
+            },
+            Rejection::ContributionsInterrupted {
+                person: PersonId::new("gulnar"),
+                region: RegionId::new("kizilsu"),
+                since: date,
+            },
+            Rejection::CollectionExceedsArrears {
+                employer: EmployerId::new("lz-firm"),
+                month: Month {
+                    year: 2019,
+                    month: 10,
+                },
+                amount: yuan("85.01"),
+                arrears: yuan("85.00"),
+            },
+            Rejection::ClearanceCutoffMismatch {
+                region: region.clone(),
+                requested: jiff::civil::date(2019, 10, 31),
+                rule: jiff::civil::date(2019, 11, 30),
+            },
+            Rejection::MalformedAmount {
+                field: "amount",
+                text: "1.234".into(),
+            },
+            Rejection::UnbalancedTransaction {
+                debits: yuan("10.00"),
+                credits: yuan("9.99"),
+            },
+            Rejection::TooManyEvents {
+                count: 1001,
+                max: 1000,
+            },
+        ];
+        let rendered: Vec<String> = samples.iter().map(ToString::to_string).collect();
+        insta::with_settings!({
+            snapshot_path => concat!(env!("CARGO_MANIFEST_DIR"), "/snapshots"),
+            prepend_module_to_snapshot => false,
+        }, {
+            insta::assert_snapshot!("domain_rejection_messages", rendered.join("\n"));
+        });
+    }
+}

@@ -79,9 +79,22 @@ impl Scenario {
         check_ledger_laws(&self.state, &self.history);
     }
 
-    /// Decides a command.
+    /// Decides a command. Every event it produces must go to a stream the command
+    /// declares in `reads`, so that the edge appends with those streams' versions.
     pub fn when(&self, command: impl Into<Command>) -> Outcome {
-        let result = decide(&self.state, &command.into(), &self.rules);
+        let command = command.into();
+        let result = decide(&self.state, &command, &self.rules);
+        if let Ok(events) = &result {
+            let reads = command.reads();
+            for event in events {
+                assert!(
+                    reads.contains(&event.stream_id()),
+                    "{} writes {} which it does not read",
+                    command.name(),
+                    event.stream_id()
+                );
+            }
+        }
         Outcome {
             result,
             scenario: self.clone(),

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use jiff::civil::Date;
 
-use super::contribution::{ContributionLine, LineChunk};
+use super::contribution::ContributionLine;
 use super::event::{Event, MaternityFundCleared};
 use super::ids::{BirthId, ClaimId, EmployerId, Month, PersonId, PregnancyId, RegionId};
 use super::money::Yuan;
@@ -231,9 +231,40 @@ impl State {
 }
 
 /// Folds one event into the state. Total: replay never fails, never reads the rulebook.
+/// An event about an entity the state does not hold (its stream was not loaded) only
+/// moves the ledger.
 pub fn evolve(state: &mut State, event: &Event) {
     match event {
         Event::RegionDefined(_) | Event::RuleAmended(_) => {}
+        Event::EmployerRegistered(_)
+        | Event::BasesDeclared(_)
+        | Event::ContributionAssessed(_)
+        | Event::ContributionCollected(_)
+        | Event::ContributionBackPaid(_)
+        | Event::ContributionAdjusted(_) => evolve_employer(state, event),
+        Event::PersonEnrolled(_)
+        | Event::PersonMigrated(_)
+        | Event::EnrollmentSuspended(_)
+        | Event::EnrollmentResumed(_)
+        | Event::EnrollmentTerminated(_)
+        | Event::MedicalClaimSettled(_)
+        | Event::AllowanceGranted(_)
+        | Event::AllowanceStopped(_) => evolve_person(state, event),
+        Event::MaternityFundCleared(_)
+        | Event::MaternityFundBalanceTransferred(_)
+        | Event::MaternityFundClosed(_) => evolve_fund(state, event),
+    }
+    if let Some(transaction) = event.transaction() {
+        state
+            .ledgers
+            .entry(transaction.region().clone())
+            .or_default()
+            .record(event.business_date(), transaction);
+    }
+}
+
+fn evolve_employer(state: &mut State, event: &Event) {
+    match event {
         Event::EmployerRegistered(registered) => {
             let mut wages = BTreeMap::new();
             wages.insert(registered.wage_year, registered.average_monthly_wage);
@@ -250,36 +281,6 @@ pub fn evolve(state: &mut State, event: &Event) {
                 },
             );
         }
-        Event::PersonEnrolled(enrolled) => {
-            state.persons.insert(
-                enrolled.person.clone(),
-                new_person(
-                    &enrolled.region,
-                    enrolled.employer.clone(),
-                    enrolled.kind,
-                    enrolled.enrolled_on,
-                    enrolled.insurance.clone(),
-                ),
-            );
-        }
-        Event::PersonMigrated(migrated) => {
-            let mut insurance = migrated.held.clone();
-            insurance.extend(migrated.added.iter().copied());
-            insurance.sort();
-            insurance.dedup();
-            let mut person = new_person(
-                &migrated.region,
-                Some(migrated.employer.clone()),
-                PersonKind::Employee,
-                migrated.insured_since,
-                insurance,
-            );
-            person.enrolled_on = migrated.insured_since;
-            state.persons.insert(migrated.person.clone(), person);
-        }
-        Event::EnrollmentSuspended(change) => push_status(state, change, Status::Suspended),
-        Event::EnrollmentResumed(change) => push_status(state, change, Status::Active),
-        Event::EnrollmentTerminated(change) => push_status(state, change, Status::Terminated),
         Event::BasesDeclared(declared) => {
             if let Some(employer) = state.employers.get_mut(&declared.employer) {
                 let year = employer.declarations.entry(declared.year).or_default();
@@ -292,91 +293,65 @@ pub fn evolve(state: &mut State, event: &Event) {
             }
         }
         Event::ContributionAssessed(chunk) => {
-            if let Some(month) = month_account(state, chunk) {
-                month.assessed = month
-                    .assessed
-                    .checked_add(chunk.totals.total)
-                    .unwrap_or(month.assessed);
+            if let Some(month) = month_account(state, &chunk.employer, chunk.month) {
+                month.assessed = add_or_keep(month.assessed, chunk.totals.total);
                 insert_lines(month, &chunk.lines);
             }
         }
         Event::ContributionCollected(collected) => {
-            let month = state
-                .employers
-                .get_mut(&collected.employer)
-                .map(|employer| employer.months.entry(collected.month).or_default());
-            if let Some(month) = month {
-                month.collected = month
-                    .collected
-                    .checked_add(collected.amount)
-                    .unwrap_or(month.collected);
+            if let Some(month) = month_account(state, &collected.employer, collected.month) {
+                month.collected = add_or_keep(month.collected, collected.amount);
             }
         }
         Event::ContributionBackPaid(back_paid) => {
-            if let Some(month) = month_account(state, &back_paid.chunk) {
-                let total = back_paid.chunk.totals.total;
-                month.back_paid = month
-                    .back_paid
-                    .checked_add(total)
-                    .unwrap_or(month.back_paid);
-                insert_lines(month, &back_paid.chunk.lines);
+            let chunk = &back_paid.chunk;
+            if let Some(month) = month_account(state, &chunk.employer, chunk.month) {
+                month.back_paid = add_or_keep(month.back_paid, chunk.totals.total);
+                insert_lines(month, &chunk.lines);
             }
         }
         Event::ContributionAdjusted(adjusted) => {
-            if let Some(month) = month_account(state, &adjusted.chunk) {
-                let difference = adjusted.chunk.totals.total;
-                month.assessed = month
-                    .assessed
-                    .checked_add(difference)
-                    .unwrap_or(month.assessed);
+            let chunk = &adjusted.chunk;
+            if let Some(month) = month_account(state, &chunk.employer, chunk.month) {
+                month.assessed = add_or_keep(month.assessed, chunk.totals.total);
                 insert_lines(month, &adjusted.new_lines);
             }
         }
-        Event::MaternityFundCleared(cleared) => {
-            state
-                .funds
-                .entry(cleared.region.clone())
-                .or_default()
-                .cleared = Some(cleared.clone());
+        _ => {}
+    }
+}
+
+fn evolve_person(state: &mut State, event: &Event) {
+    match event {
+        Event::PersonEnrolled(enrolled) => {
+            let person = new_person(
+                &enrolled.region,
+                enrolled.employer.clone(),
+                enrolled.kind,
+                enrolled.enrolled_on,
+                enrolled.insurance.clone(),
+            );
+            state.persons.insert(enrolled.person.clone(), person);
         }
-        Event::MaternityFundBalanceTransferred(transferred) => {
-            state
-                .funds
-                .entry(transferred.region.clone())
-                .or_default()
-                .transferred_on = Some(transferred.transferred_on);
+        Event::PersonMigrated(migrated) => {
+            let mut insurance = migrated.held.clone();
+            insurance.extend(migrated.added.iter().copied());
+            insurance.sort();
+            insurance.dedup();
+            let person = new_person(
+                &migrated.region,
+                Some(migrated.employer.clone()),
+                PersonKind::Employee,
+                migrated.insured_since,
+                insurance,
+            );
+            state.persons.insert(migrated.person.clone(), person);
         }
-        Event::MaternityFundClosed(closed) => {
-            state
-                .funds
-                .entry(closed.region.clone())
-                .or_default()
-                .closed_on = Some(closed.closed_on);
-        }
+        Event::EnrollmentSuspended(change) => push_status(state, change, Status::Suspended),
+        Event::EnrollmentResumed(change) => push_status(state, change, Status::Active),
+        Event::EnrollmentTerminated(change) => push_status(state, change, Status::Terminated),
         Event::MedicalClaimSettled(settled) => evolve_claim(state, settled),
-        Event::AllowanceGranted(granted) => {
-            if let Some(person) = state.persons.get_mut(&granted.person) {
-                let paid_from = granted
-                    .transaction
-                    .postings()
-                    .iter()
-                    .find(|posting| posting.side == Side::Debit)
-                    .map_or(Account::BmiPooledMaternity, |posting| posting.account);
-                person.allowances.insert(
-                    granted.birth.id.clone(),
-                    GrantedAllowance {
-                        granted_on: granted.granted_on,
-                        birth_date: granted.birth.date,
-                        allowance_days: granted.days.allowance_days,
-                        divisor: granted.days.divisor,
-                        wage: granted.wage,
-                        amount: granted.amount,
-                        paid_from,
-                        stopped_on: None,
-                    },
-                );
-            }
-        }
+        Event::AllowanceGranted(granted) => evolve_allowance(state, granted),
         Event::AllowanceStopped(stopped) => {
             let allowance = state
                 .persons
@@ -386,14 +361,51 @@ pub fn evolve(state: &mut State, event: &Event) {
                 allowance.stopped_on = Some(stopped.stopped_on);
             }
         }
+        _ => {}
     }
-    if let Some(transaction) = event.transaction() {
-        state
-            .ledgers
-            .entry(transaction.region().clone())
-            .or_default()
-            .record(event.business_date(), transaction);
+}
+
+fn evolve_fund(state: &mut State, event: &Event) {
+    let fund = state.funds.entry(event.region().clone()).or_default();
+    match event {
+        Event::MaternityFundCleared(cleared) => fund.cleared = Some(cleared.clone()),
+        Event::MaternityFundBalanceTransferred(transferred) => {
+            fund.transferred_on = Some(transferred.transferred_on);
+        }
+        Event::MaternityFundClosed(closed) => fund.closed_on = Some(closed.closed_on),
+        _ => {}
     }
+}
+
+fn evolve_allowance(state: &mut State, granted: &super::event::AllowanceGranted) {
+    let Some(person) = state.persons.get_mut(&granted.person) else {
+        return;
+    };
+    let paid_from = granted
+        .transaction
+        .postings()
+        .iter()
+        .find(|posting| posting.side == Side::Debit)
+        .map_or(Account::BmiPooledMaternity, |posting| posting.account);
+    person.allowances.insert(
+        granted.birth.id.clone(),
+        GrantedAllowance {
+            granted_on: granted.granted_on,
+            birth_date: granted.birth.date,
+            allowance_days: granted.days.allowance_days,
+            divisor: granted.days.divisor,
+            wage: granted.wage,
+            amount: granted.amount,
+            paid_from,
+            stopped_on: None,
+        },
+    );
+}
+
+/// Decimal overflow needs amounts near 10^28 yuan; replay stays total by keeping the
+/// previous figure rather than panicking.
+fn add_or_keep(total: Yuan, amount: Yuan) -> Yuan {
+    total.checked_add(amount).unwrap_or(total)
 }
 
 fn new_person(
@@ -424,11 +436,15 @@ fn push_status(state: &mut State, change: &super::event::EnrollmentStatusChanged
     }
 }
 
-fn month_account<'a>(state: &'a mut State, chunk: &LineChunk) -> Option<&'a mut MonthAccount> {
+fn month_account<'a>(
+    state: &'a mut State,
+    employer: &EmployerId,
+    month: Month,
+) -> Option<&'a mut MonthAccount> {
     state
         .employers
-        .get_mut(&chunk.employer)
-        .map(|employer| employer.months.entry(chunk.month).or_default())
+        .get_mut(employer)
+        .map(|employer| employer.months.entry(month).or_default())
 }
 
 fn insert_lines(month: &mut MonthAccount, lines: &[ContributionLine]) {

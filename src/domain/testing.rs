@@ -325,7 +325,14 @@ pub fn amend(
         document: "测试〔2020〕1号".to_string(),
         tag: Confidence::Assumption,
         recorded_on,
-        reassess: reassess.iter().map(|id| employer(id)).collect(),
+        // Test employers live in the amended region itself.
+        reassess: reassess
+            .iter()
+            .map(|id| EmployerRef {
+                employer: employer(id),
+                region: region(region_id),
+            })
+            .collect(),
     }
     .into()
 }

@@ -5,7 +5,7 @@
 
 use jiff::civil::Date;
 
-use super::{is_within, require_employer};
+use super::{is_within, require_employer_in};
 use crate::domain::event::{Event, RuleAmended, employer_stream, fund_stream, region_stream};
 use crate::domain::ids::{EmployerId, RegionId};
 use crate::domain::reassessment::Reassessment;
@@ -32,16 +32,28 @@ pub struct AmendRule {
     pub tag: Confidence,
     /// The day the ledger learns it (a value effective before it is retroactive).
     pub recorded_on: Date,
-    /// Employers to re-assess (from the region's employer projection); their funds'
-    /// regions are read too.
-    pub reassess: Vec<EmployerId>,
+    /// Employers to re-assess (from the region's employer projection), each with its own
+    /// region (the amended region or one below it), whose fund stream is read too.
+    pub reassess: Vec<EmployerRef>,
+}
+
+/// An employer to re-assess and the region it is registered in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmployerRef {
+    /// The employer.
+    pub employer: EmployerId,
+    /// Its region (checked against the registration).
+    pub region: RegionId,
 }
 
 impl AmendRule {
     /// Streams read.
     pub fn reads(&self) -> Vec<String> {
         let mut streams = vec![region_stream(&self.region), fund_stream(&self.region)];
-        streams.extend(self.reassess.iter().map(employer_stream));
+        for target in &self.reassess {
+            streams.push(employer_stream(&target.employer));
+            streams.push(fund_stream(&target.region));
+        }
         streams
     }
 
@@ -74,8 +86,8 @@ impl AmendRule {
         }
         let mut amended_rules = rules.clone();
         amended_rules.apply(&Event::RuleAmended(amended));
-        for employer_id in &self.reassess {
-            events.extend(self.reassess_employer(state, &amended_rules, employer_id)?);
+        for target in &self.reassess {
+            events.extend(self.reassess_employer(state, &amended_rules, target)?);
         }
         Ok(events)
     }
@@ -84,9 +96,10 @@ impl AmendRule {
         &self,
         state: &State,
         amended_rules: &Rulebook,
-        employer_id: &EmployerId,
+        target: &EmployerRef,
     ) -> Result<Vec<Event>, Rejection> {
-        let employer = require_employer(state, employer_id)?;
+        let employer_id = &target.employer;
+        let employer = require_employer_in(state, employer_id, &target.region)?;
         if !is_within(amended_rules, &employer.region, &self.region) {
             return Err(Rejection::EmployerOutsideRegion {
                 employer: employer_id.clone(),
@@ -274,5 +287,55 @@ mod tests {
                 .value,
             "0.075"
         );
+    }
+
+    /// Amending the province re-assesses an employer of a prefecture that inherits the
+    /// value; an employer outside the province is refused.
+    #[test]
+    fn parent_amendment_reaches_inheriting_children() {
+        let lanzhou_firm = EmployerRef {
+            employer: employer("lz-firm"),
+            region: region("gansu-lanzhou"),
+        };
+        let command = AmendRule {
+            region: region("gansu"),
+            parameter: "individual_bmi_rate".to_string(),
+            value: "0.025".to_string(),
+            effective_from: day(2020, 1, 1),
+            authority: "甘肃省人民政府".to_string(),
+            document: "甘政发〔2020〕1号".to_string(),
+            tag: Confidence::Assumption,
+            recorded_on: day(2020, 3, 10),
+            reassess: vec![lanzhou_firm],
+        };
+        let events = lanzhou_2020().when(command.clone()).then_events();
+        assert_eq!(
+            events.len(),
+            3,
+            "one amendment, differences for 2020-01 and 2020-02"
+        );
+        let Event::ContributionAdjusted(adjusted) = &events[1] else {
+            panic!("a difference")
+        };
+        // individual 6000 × 2.5% = 150.00 against 6000 × 2% = 120.00 → 30.00
+        assert_eq!(adjusted.chunk.lines[0].amounts.individual, yuan("30.00"));
+
+        let outsider = lanzhou_2020()
+            .and(register(
+                "bj",
+                "beijing",
+                crate::domain::party::EmployerCategory::Enterprise,
+                "9000",
+                day(2020, 1, 2),
+            ))
+            .when(AmendRule {
+                reassess: vec![EmployerRef {
+                    employer: employer("bj"),
+                    region: region("beijing"),
+                }],
+                ..command
+            })
+            .then_rejected();
+        assert!(matches!(outsider, Rejection::EmployerOutsideRegion { .. }));
     }
 }

@@ -42,7 +42,7 @@ pub mod suspend;
 pub mod terminate;
 pub mod transfer_maternity_balance;
 
-pub use amend_rule::AmendRule;
+pub use amend_rule::{AmendRule, EmployerRef};
 pub use assess::AssessContributions;
 pub use back_pay::BackPayContributions;
 pub use close_maternity_fund::CloseMaternityFund;

@@ -1,1 +1,53 @@
-//! placeholder
+//! The domain core: rulebook, commands, events, decisions, postings, money.
+//!
+//! Owns every policy rule of the five regions' merger of maternity insurance (生育保险)
+//! into employee basic medical insurance (职工基本医疗保险). Two pure, synchronous
+//! functions carry all of it: [`decide`] (command + state + rulebook → events, or a typed
+//! [`Rejection`]) and [`evolve`] (state + event → state, total).
+//!
+//! Must never do: I/O, clocks (the business date comes in the command), tokio, sled,
+//! tonic or proto types. The other rooms depend on this one, never the reverse.
+//!
+//! # Layout
+//! - `money.rs`: [`Yuan`], [`Rate`], the one rounding function [`round_fen`].
+//! - `ids.rs`: region, employer, person, birth, claim ids; [`Month`].
+//! - `party.rs`: employer categories, person kinds, insurance types.
+//! - `posting.rs`: accounts, postings, [`Transaction`] (cannot be built unbalanced).
+//! - `rulebook/`: [`Rulebook`], its dated lookup and nesting, one TOML file per region.
+//! - `contribution.rs`: contribution lines, the SPEC §3 split, chunking.
+//! - `benefit.rs`: births, allowance days, delivery payments.
+//! - `reassessment.rs`: differences after a retroactive change.
+//! - `event.rs`: [`Event`] and its payloads; stream ids, business dates, postings.
+//! - `state.rs`: [`State`] and [`evolve`].
+//! - `rejection.rs`: [`Rejection`].
+//! - `command/`: one file per command; [`Command`] dispatches and [`decide`] lives there.
+
+pub mod benefit;
+pub mod command;
+pub mod contribution;
+pub mod event;
+pub mod ids;
+pub mod money;
+pub mod party;
+pub mod posting;
+pub mod reassessment;
+pub mod rejection;
+pub mod rulebook;
+pub mod state;
+
+#[cfg(test)]
+mod laws;
+#[cfg(test)]
+pub(crate) mod testing;
+
+pub use benefit::{AllowanceDays, Birth, ClaimKind, Delivery, HospitalLevel};
+pub use command::{Command, EVENTS_PER_COMMAND_MAX, decide};
+pub use contribution::{BaseSource, ContributionAmounts, ContributionLine, LineChunk};
+pub use event::Event;
+pub use ids::{BirthId, ClaimId, EmployerId, Month, PersonId, PregnancyId, RegionId};
+pub use money::{Rate, Yuan, round_fen};
+pub use party::{EmployerCategory, InsuranceType, PersonKind};
+pub use posting::{Account, Posting, Side, Transaction};
+pub use rejection::Rejection;
+pub use rulebook::{AppliedRule, Confidence, Rulebook, RulebookLoadError};
+pub use state::{State, evolve};

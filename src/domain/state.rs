@@ -170,6 +170,14 @@ pub struct Ledger {
 }
 
 impl Ledger {
+    /// Adds debits and credits of an account at a business date, as a projection that
+    /// already folded the postings hands them over.
+    pub fn add_sides(&mut self, account: Account, date: Date, debits: Yuan, credits: Yuan) {
+        let entry = self.movements.entry((account, date)).or_default();
+        entry.0 = entry.0.checked_add(debits).unwrap_or(entry.0);
+        entry.1 = entry.1.checked_add(credits).unwrap_or(entry.1);
+    }
+
     /// Adds a transaction's postings at a business date.
     pub fn record(&mut self, date: Date, transaction: &Transaction) {
         for posting in transaction.postings() {

@@ -407,6 +407,29 @@ impl Log {
         super::writer::indexed_version(&self.shared.tree, stream_id)
     }
 
+    /// The durable outcome of a command id, if one was appended: its request digest, first
+    /// position and event count.
+    pub fn command_record(&self, command_id: &str) -> Result<Option<(Hash, Appended)>> {
+        let Some(bytes) = self.shared.tree.get(keys::idempotency(command_id))? else {
+            return Ok(None);
+        };
+        let record =
+            codec::IdempotencyRecord::decode(&bytes).map_err(|error| Error::Undecodable {
+                key: format!("idempotency {command_id}"),
+                reason: error.to_string(),
+            })?;
+        let last = record.first_position + u64::from(record.count);
+        if last.saturating_sub(1) > self.shared.durable.load(Ordering::Acquire) {
+            return Ok(None);
+        }
+        let appended = Appended {
+            first_position: record.first_position,
+            count: record.count,
+            replayed: true,
+        };
+        Ok(Some((record.request_digest, appended)))
+    }
+
     /// How far the stream index has got (it trails the head by at most
     /// [`super::INDEX_LAG_EVENTS_MAX`] events).
     pub fn indexed_position(&self) -> u64 {

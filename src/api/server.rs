@@ -146,20 +146,29 @@ pub async fn serve(
     listen: SocketAddr,
     config: ServerConfig,
 ) -> Result<(), ServeError> {
+    refuse_exposed_local_trust(listen, &config)?;
     let listener = tokio::net::TcpListener::bind(listen).await?;
-    tracing::info!(address = %listener.local_addr()?, "fundledger serving gRPC");
     serve_with_shutdown(Arc::clone(&log), listener, config, shutdown_signal()).await?;
     log.shutdown()?;
     tracing::info!(head = %log.head(), "fundledger stopped");
     Ok(())
 }
 
+/// Refuses local trust on an address other hosts can reach.
+fn refuse_exposed_local_trust(
+    address: SocketAddr,
+    config: &ServerConfig,
+) -> Result<(), ServeError> {
+    if config.access.is_none() && !address.ip().is_loopback() {
+        return Err(ServeError::LocalTrustNotLoopback { address });
+    }
+    Ok(())
+}
+
 /// Refuses local trust off loopback, and warns loudly about what is insecure.
 fn check_exposure(address: SocketAddr, config: &ServerConfig) -> Result<(), ServeError> {
+    refuse_exposed_local_trust(address, config)?;
     match &config.access {
-        None if !address.ip().is_loopback() => {
-            return Err(ServeError::LocalTrustNotLoopback { address });
-        }
         None => tracing::warn!(
             %address,
             "LOCAL TRUST: no access config, so EVERY caller is an OPERATOR without a token. \
@@ -188,7 +197,14 @@ pub async fn serve_with_shutdown(
     config: ServerConfig,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), ServeError> {
-    check_exposure(listener.local_addr()?, &config)?;
+    let address = listener.local_addr()?;
+    check_exposure(address, &config)?;
+    tracing::info!(
+        %address,
+        tls = config.tls.is_some(),
+        mutual_tls = config.tls.as_ref().is_some_and(|tls| tls.client_ca.is_some()),
+        "fundledger serving gRPC"
+    );
     let authenticator = Authenticator::new(match config.access {
         Some(access) => AccessMode::Tokens(Arc::new(access)),
         None => AccessMode::LocalTrust,

@@ -239,9 +239,18 @@ async fn subscribe_catches_up_then_goes_live_then_resumes() {
         .await
         .unwrap();
     append_each(&server, "live-2", vec![event("s", "6")]).await;
-    for _ in 0..3 {
-        received.push(next(&mut stream).await.position);
-    }
+    let live = [
+        next(&mut stream).await,
+        next(&mut stream).await,
+        next(&mut stream).await,
+    ];
+    let streams: Vec<&str> = live.iter().map(|event| event.stream_id.as_str()).collect();
+    assert_eq!(
+        streams,
+        ["s", "t", "s"],
+        "the live events are the appended ones"
+    );
+    received.extend(live.iter().map(|event| event.position));
     assert_eq!(received, [1, 2, 3, 4, 5, 6], "live");
     assert_quiet(&mut stream).await;
     // Disconnect; events keep coming; resume from the last received position + 1.
@@ -312,4 +321,50 @@ async fn subscribe_ends_cleanly_on_shutdown() {
         .await
         .expect("the stream ends in time");
     assert!(matches!(end, Ok(None)), "ended with {end:?}");
+}
+
+/// Beyond SUBSCRIPTIONS_MAX a subscription is RESOURCE_EXHAUSTED, and a closed one frees
+/// its place.
+#[tokio::test]
+async fn subscriptions_are_bounded() {
+    let server = TestServer::start().await;
+    let mut open = Vec::new();
+    // Spread over a few connections: each connection serves at most 256 calls at once.
+    let mut clients = Vec::new();
+    for _ in 0..4 {
+        clients.push(server.events(None).await);
+    }
+    for index in 0..fundledger::api::SUBSCRIPTIONS_MAX {
+        let client = &mut clients[index % 4];
+        let stream = client
+            .subscribe(SubscribeRequest { from_position: 1 })
+            .await
+            .unwrap()
+            .into_inner();
+        open.push(stream);
+    }
+    let refused = clients[0]
+        .subscribe(SubscribeRequest { from_position: 1 })
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::ResourceExhausted);
+    drop(open.pop());
+    // The server notices the closed stream asynchronously.
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        match clients[0]
+            .subscribe(SubscribeRequest { from_position: 1 })
+            .await
+        {
+            Ok(_) => break,
+            Err(status) => {
+                assert_eq!(status.code(), Code::ResourceExhausted);
+                assert!(
+                    tokio::time::Instant::now() < deadline,
+                    "the place is freed in time"
+                );
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+    }
 }

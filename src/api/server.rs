@@ -26,6 +26,11 @@ pub const GRPC_MESSAGE_BYTES_MAX: usize = 16 * 1024 * 1024;
 pub const GRPC_CONCURRENCY_PER_CONNECTION_MAX: usize = 256;
 /// How long one request may take to answer (a stream's later messages are not bounded).
 pub const GRPC_REQUEST_TIMEOUT_SECONDS: u64 = 60;
+/// How often an idle connection is pinged: a subscriber that vanished without closing its
+/// connection is noticed, and its subscription freed, within interval + timeout.
+pub const GRPC_KEEPALIVE_INTERVAL_SECONDS: u64 = 30;
+/// How long a keepalive ping may go unanswered before the connection is closed.
+pub const GRPC_KEEPALIVE_TIMEOUT_SECONDS: u64 = 20;
 /// The largest certificate or key file read, in bytes.
 pub const TLS_FILE_BYTES_MAX: u64 = 1024 * 1024;
 
@@ -245,6 +250,8 @@ pub async fn serve_with_shutdown(
     builder
         .concurrency_limit_per_connection(GRPC_CONCURRENCY_PER_CONNECTION_MAX)
         .timeout(Duration::from_secs(GRPC_REQUEST_TIMEOUT_SECONDS))
+        .http2_keepalive_interval(Some(Duration::from_secs(GRPC_KEEPALIVE_INTERVAL_SECONDS)))
+        .http2_keepalive_timeout(Some(Duration::from_secs(GRPC_KEEPALIVE_TIMEOUT_SECONDS)))
         .add_service(health_service)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)

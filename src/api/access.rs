@@ -5,7 +5,13 @@
 //! header into a [`Caller`] and puts it in the request's extensions; each RPC then asks
 //! [`authorize`] for the one [`Right`] it needs. The table of which role holds which right
 //! is the one exhaustive `match` in [`Right::roles`], so a new command RPC declares its
-//! right in one line: `let caller = access::authorize(&request, Right::Collect)?;`.
+//! right in one line, plus one for a scoped command:
+//!
+//! ```text
+//! let caller = access::authorize(&request, Right::Enroll)?;
+//! caller.require_employer(&request.get_ref().employer_id)?;
+//! // ... caller.name is the actor recorded on the appended events
+//! ```
 
 use std::collections::HashMap;
 use std::fmt;

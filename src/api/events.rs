@@ -266,8 +266,9 @@ impl EventService for Events {
         let query = ReadQuery::try_from(request.into_inner())?;
         let log = Arc::clone(&self.log);
         let (page, head) = tokio::task::spawn_blocking(move || {
-            let head = log.head().position;
-            (query.run(&log), head)
+            // The head after the read: no returned event lies beyond it.
+            let page = query.run(&log);
+            (page, log.head().position)
         })
         .await
         .map_err(|error| Status::internal(format!("read task failed: {error}")))?;

@@ -1,42 +1,117 @@
 //! `AdminService`: integrity checks and figures about the store.
 
 use std::sync::Arc;
+use std::time::Instant;
 
+use tokio::sync::Semaphore;
 use tonic::{Request, Response, Status};
 
+use super::access::{self, Right};
+use super::events::{SUBSCRIPTIONS_MAX, Subscriptions};
 use super::proto::{self, admin_service_server::AdminService};
 use super::status;
-use crate::log::Log;
+use crate::log::{Head, Log};
+
+/// The most chain verifications run at once: each reads the whole log.
+pub const VERIFY_CONCURRENT_MAX: usize = 1;
 
 /// Serves the operators' and auditors' administrative calls.
 #[derive(Debug, Clone)]
 pub struct Admin {
     log: Arc<Log>,
+    subscriptions: Subscriptions,
+    verifications: Arc<Semaphore>,
+    started: Instant,
 }
 
 impl Admin {
-    /// A service over `log`.
-    pub fn new(log: Arc<Log>) -> Self {
-        Admin { log }
+    /// A service over `log`, reporting on `subscriptions`.
+    pub fn new(log: Arc<Log>, subscriptions: Subscriptions) -> Self {
+        Admin {
+            log,
+            subscriptions,
+            verifications: Arc::new(Semaphore::new(VERIFY_CONCURRENT_MAX)),
+            started: Instant::now(),
+        }
     }
+}
+
+/// The trusted head of a `VerifyLog` request, if any.
+fn trusted_head(text: &str, head: Head) -> Result<Option<Head>, Status> {
+    if text.is_empty() {
+        return Ok(None);
+    }
+    let trusted: Head = text
+        .parse()
+        .map_err(|error| Status::invalid_argument(format!("trusted_head: {error}")))?;
+    if trusted.position > head.position {
+        return Err(Status::failed_precondition(format!(
+            "trusted_head: position {} lies beyond the log's head at {}",
+            trusted.position, head.position
+        )));
+    }
+    Ok(Some(trusted))
 }
 
 #[tonic::async_trait]
 impl AdminService for Admin {
-    #[tracing::instrument(skip_all)]
+    #[tracing::instrument(skip_all, fields(caller, trusted_head))]
     async fn verify_log(
         &self,
-        _request: Request<proto::VerifyLogRequest>,
+        request: Request<proto::VerifyLogRequest>,
     ) -> Result<Response<proto::VerifyLogResponse>, Status> {
+        access::authorize(&request, Right::VerifyLog)?;
+        let request = request.into_inner();
+        tracing::Span::current().record("trusted_head", request.trusted_head.as_str());
+        let trusted = trusted_head(&request.trusted_head, self.log.head())?;
+        let permit = Arc::clone(&self.verifications)
+            .try_acquire_owned()
+            .map_err(|_| Status::resource_exhausted("a verification is already running"))?;
         let log = Arc::clone(&self.log);
-        let report = tokio::task::spawn_blocking(move || log.verify(None, &mut |_| {}))
-            .await
-            .map_err(|error| Status::internal(format!("verify task failed: {error}")))?
-            .map_err(status::from_log)?;
+        let report = tokio::task::spawn_blocking(move || {
+            let report = log.verify(trusted, &mut |_| {});
+            drop(permit);
+            report
+        })
+        .await
+        .map_err(|error| Status::internal(format!("verify task failed: {error}")))?
+        .map_err(status::from_log)?;
+        tracing::info!(head = %report.head, events = report.events_verified, "log verified");
         Ok(Response::new(proto::VerifyLogResponse {
             head_position: report.head.position,
             head_hash: hex::encode(report.head.hash),
             events_verified: report.events_verified,
+            from_position: report.from_position,
+            head: report.head.to_string(),
+        }))
+    }
+
+    #[tracing::instrument(skip_all, fields(caller))]
+    async fn stats(
+        &self,
+        request: Request<proto::StatsRequest>,
+    ) -> Result<Response<proto::StatsResponse>, Status> {
+        access::authorize(&request, Right::ReadStats)?;
+        let log = Arc::clone(&self.log);
+        let (head, head_event, size) = tokio::task::spawn_blocking(move || {
+            let head = log.head();
+            (head, log.get(head.position), log.size_on_disk())
+        })
+        .await
+        .map_err(|error| Status::internal(format!("stats task failed: {error}")))?;
+        let head_event = head_event.map_err(status::from_log)?;
+        let size = size.map_err(status::from_log)?;
+        Ok(Response::new(proto::StatsResponse {
+            head_position: head.position,
+            head_hash: hex::encode(head.hash),
+            head: head.to_string(),
+            head_recorded_at: head_event
+                .map(|event| event.recorded_at.to_string())
+                .unwrap_or_default(),
+            size_on_disk_bytes: size,
+            subscriptions_active: u32::try_from(self.subscriptions.active()).unwrap_or(u32::MAX),
+            subscriptions_max: u32::try_from(SUBSCRIPTIONS_MAX).unwrap_or(u32::MAX),
+            uptime_seconds: self.started.elapsed().as_secs(),
         }))
     }
 }

@@ -1,15 +1,18 @@
-//! The gRPC edge: tonic services, proto <-> domain conversion, `Status` mapping.
+//! The gRPC edge: tonic services, access control, proto <-> domain conversion, `Status`
+//! mapping.
 //!
-//! It holds no business rules: it converts, calls into the log, projections and domain,
-//! and maps their errors to `tonic::Status` in one place.
+//! It holds no business rules: it checks who is calling, converts, calls into the log,
+//! projections and domain, and maps their errors to `tonic::Status` in one place.
 //!
 //! # Layout
-//! - `proto`: the generated code (private).
-//! - `events.rs`: `EventService`.
-//! - `admin.rs`: `AdminService`.
+//! - `proto`: the generated code (private; clients use [`client`]).
+//! - `access.rs`: [`access`]: tokens, roles, scopes, rights, the authenticator.
+//! - `events.rs`: `EventService` (`ReadEvents`, `Subscribe`).
+//! - `admin.rs`: `AdminService` (`VerifyLog`, `Stats`).
 //! - `status.rs`: the one error mapper.
-//! - `server.rs`: [`serve`]: health, reflection, limits, graceful shutdown.
+//! - `server.rs`: [`serve`]: health, reflection, TLS, limits, graceful shutdown.
 
+pub mod access;
 mod admin;
 mod events;
 mod server;
@@ -24,4 +27,23 @@ mod proto {
         include_bytes!(concat!(env!("OUT_DIR"), "/fundledger_descriptor.bin"));
 }
 
-pub use server::{GRPC_MESSAGE_BYTES_MAX, serve, serve_with_shutdown};
+/// The generated client side of the API, for tests, the demo and Rust callers.
+pub mod client {
+    pub use super::proto::admin_service_client::AdminServiceClient;
+    pub use super::proto::event_service_client::EventServiceClient;
+    pub use super::proto::{
+        Event, ReadEventsRequest, ReadEventsResponse, StatsRequest, StatsResponse,
+        SubscribeRequest, VerifyLogRequest, VerifyLogResponse,
+    };
+}
+
+pub use admin::VERIFY_CONCURRENT_MAX;
+pub use events::{
+    READ_EVENTS_LIMIT_DEFAULT, READ_EVENTS_LIMIT_MAX, READ_EVENTS_SCAN_MAX,
+    SUBSCRIBE_CHANNEL_EVENTS_MAX, SUBSCRIBE_READ_BATCH_EVENTS_MAX, SUBSCRIPTIONS_MAX,
+};
+pub use server::{
+    GRPC_CONCURRENCY_PER_CONNECTION_MAX, GRPC_KEEPALIVE_INTERVAL_SECONDS,
+    GRPC_KEEPALIVE_TIMEOUT_SECONDS, GRPC_MESSAGE_BYTES_MAX, GRPC_REQUEST_TIMEOUT_SECONDS,
+    ServeError, ServerConfig, TLS_FILE_BYTES_MAX, TlsConfig, serve, serve_with_shutdown,
+};

@@ -1,15 +1,20 @@
-//! Builds the tonic server: our services, health, reflection (v1 and v1alpha), limits,
-//! and graceful shutdown.
+//! Builds the tonic server: our services behind the authenticator, health, reflection (v1
+//! and v1alpha), TLS, limits, and graceful shutdown.
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::sync::watch;
 use tokio_stream::wrappers::TcpListenerStream;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::{Certificate, Identity, ServerTlsConfig};
 
+use super::access::{AccessConfig, AccessMode, Authenticator};
 use super::admin::Admin;
-use super::events::Events;
+use super::events::{Events, Subscriptions};
 use super::proto::{
     self, admin_service_server::AdminServiceServer, event_service_server::EventServiceServer,
 };
@@ -19,26 +24,196 @@ use crate::log::Log;
 pub const GRPC_MESSAGE_BYTES_MAX: usize = 16 * 1024 * 1024;
 /// The most requests served at once per connection.
 pub const GRPC_CONCURRENCY_PER_CONNECTION_MAX: usize = 256;
-/// How long one request may take.
+/// How long one request may take to answer (a stream's later messages are not bounded).
 pub const GRPC_REQUEST_TIMEOUT_SECONDS: u64 = 60;
+/// How often an idle connection is pinged: a subscriber that vanished without closing its
+/// connection is noticed, and its subscription freed, within interval + timeout.
+pub const GRPC_KEEPALIVE_INTERVAL_SECONDS: u64 = 30;
+/// How long a keepalive ping may go unanswered before the connection is closed.
+pub const GRPC_KEEPALIVE_TIMEOUT_SECONDS: u64 = 20;
+/// The largest certificate or key file read, in bytes.
+pub const TLS_FILE_BYTES_MAX: u64 = 1024 * 1024;
+
+/// How the server authenticates callers and protects the wire.
+#[derive(Debug, Clone, Default)]
+pub struct ServerConfig {
+    /// The accepted tokens. `None`: local trust, every caller is an operator, and only a
+    /// loopback address is served.
+    pub access: Option<AccessConfig>,
+    /// TLS for the listener. `None`: plaintext.
+    pub tls: Option<TlsConfig>,
+}
+
+/// The server's certificate and key, and for mutual TLS the CA that signs client
+/// certificates; all PEM.
+#[derive(Clone)]
+pub struct TlsConfig {
+    certificate: Vec<u8>,
+    key: Vec<u8>,
+    client_ca: Option<Vec<u8>>,
+}
+
+impl std::fmt::Debug for TlsConfig {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("TlsConfig")
+            .field("mutual", &self.client_ca.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl TlsConfig {
+    /// A config from PEM bytes.
+    pub fn from_pem(certificate: Vec<u8>, key: Vec<u8>, client_ca: Option<Vec<u8>>) -> Self {
+        TlsConfig {
+            certificate,
+            key,
+            client_ca,
+        }
+    }
+
+    /// Reads the PEM files.
+    pub fn load(
+        certificate: &Path,
+        key: &Path,
+        client_ca: Option<&Path>,
+    ) -> Result<Self, ServeError> {
+        Ok(TlsConfig {
+            certificate: read_pem(certificate)?,
+            key: read_pem(key)?,
+            client_ca: client_ca.map(read_pem).transpose()?,
+        })
+    }
+
+    fn to_tonic(&self) -> ServerTlsConfig {
+        let config =
+            ServerTlsConfig::new().identity(Identity::from_pem(&self.certificate, &self.key));
+        match &self.client_ca {
+            Some(ca) => config.client_ca_root(Certificate::from_pem(ca)),
+            None => config,
+        }
+    }
+}
+
+fn read_pem(path: &Path) -> Result<Vec<u8>, ServeError> {
+    let error = |source| ServeError::TlsFile {
+        path: path.to_path_buf(),
+        source,
+    };
+    let size = std::fs::metadata(path).map_err(error)?.len();
+    if size > TLS_FILE_BYTES_MAX {
+        return Err(error(std::io::Error::other(format!(
+            "larger than {TLS_FILE_BYTES_MAX} bytes"
+        ))));
+    }
+    std::fs::read(path).map_err(error)
+}
+
+/// Why the server could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// Local trust was asked for on an address other hosts can reach.
+    #[error(
+        "refusing to serve {address} without an access config: local trust makes every \
+         caller an operator, so it is only for loopback addresses (pass --access-config, \
+         or listen on 127.0.0.1)"
+    )]
+    LocalTrustNotLoopback {
+        /// The address asked for.
+        address: SocketAddr,
+    },
+    /// Binding or inspecting the listener failed.
+    #[error("cannot listen: {0}")]
+    Listen(#[from] std::io::Error),
+    /// A certificate or key file could not be read.
+    #[error("cannot read {}: {source}", path.display())]
+    TlsFile {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The transport failed (bad TLS material, or a failure while serving).
+    #[error("gRPC transport: {0}")]
+    Transport(#[from] tonic::transport::Error),
+    /// The reflection service could not be built.
+    #[error("reflection: {0}")]
+    Reflection(#[from] tonic_reflection::server::Error),
+    /// The log failed to close cleanly.
+    #[error("closing the log: {0}")]
+    Log(#[from] crate::log::Error),
+}
 
 /// Serves on `listen` until ctrl-c or SIGTERM, then lets in-flight calls finish and closes
 /// the log (the writer drains and fsyncs).
-pub async fn serve(log: Arc<Log>, listen: SocketAddr) -> anyhow::Result<()> {
+pub async fn serve(
+    log: Arc<Log>,
+    listen: SocketAddr,
+    config: ServerConfig,
+) -> Result<(), ServeError> {
+    refuse_exposed_local_trust(listen, &config)?;
     let listener = tokio::net::TcpListener::bind(listen).await?;
-    tracing::info!(address = %listener.local_addr()?, "fundledger serving gRPC");
-    serve_with_shutdown(Arc::clone(&log), listener, shutdown_signal()).await?;
+    serve_with_shutdown(Arc::clone(&log), listener, config, shutdown_signal()).await?;
     log.shutdown()?;
     tracing::info!(head = %log.head(), "fundledger stopped");
     Ok(())
 }
 
-/// Serves on an already bound listener until `shutdown` completes.
+/// Refuses local trust on an address other hosts can reach.
+fn refuse_exposed_local_trust(
+    address: SocketAddr,
+    config: &ServerConfig,
+) -> Result<(), ServeError> {
+    if config.access.is_none() && !address.ip().is_loopback() {
+        return Err(ServeError::LocalTrustNotLoopback { address });
+    }
+    Ok(())
+}
+
+/// Refuses local trust off loopback, and warns loudly about what is insecure.
+fn check_exposure(address: SocketAddr, config: &ServerConfig) -> Result<(), ServeError> {
+    refuse_exposed_local_trust(address, config)?;
+    match &config.access {
+        None => tracing::warn!(
+            %address,
+            "LOCAL TRUST: no access config, so EVERY caller is an OPERATOR without a token. \
+             Only for development on this machine; pass --access-config for anything else."
+        ),
+        Some(access) if access.is_empty() => tracing::warn!(
+            "the access config holds no token: every call to the ledger will be refused"
+        ),
+        Some(access) => tracing::info!(tokens = access.len(), "access config loaded"),
+    }
+    if config.tls.is_none() && config.access.is_some() && !address.ip().is_loopback() {
+        tracing::warn!(
+            %address,
+            "serving without TLS: bearer tokens cross the network in clear text \
+             (pass --tls-cert and --tls-key)"
+        );
+    }
+    Ok(())
+}
+
+/// Serves on an already bound listener until `shutdown` completes; then subscriptions end
+/// and in-flight calls finish. Refuses local trust on a non-loopback listener.
 pub async fn serve_with_shutdown(
     log: Arc<Log>,
     listener: tokio::net::TcpListener,
+    config: ServerConfig,
     shutdown: impl Future<Output = ()>,
-) -> anyhow::Result<()> {
+) -> Result<(), ServeError> {
+    let address = listener.local_addr()?;
+    check_exposure(address, &config)?;
+    tracing::info!(
+        %address,
+        tls = config.tls.is_some(),
+        mutual_tls = config.tls.as_ref().is_some_and(|tls| tls.client_ca.is_some()),
+        "fundledger serving gRPC"
+    );
+    let authenticator = Authenticator::new(match config.access {
+        Some(access) => AccessMode::Tokens(Arc::new(access)),
+        None => AccessMode::LocalTrust,
+    });
     let (health, health_service) = tonic_health::server::health_reporter();
     health.set_serving::<EventServiceServer<Events>>().await;
     health.set_serving::<AdminServiceServer<Admin>>().await;
@@ -50,20 +225,38 @@ pub async fn serve_with_shutdown(
         .register_encoded_file_descriptor_set(proto::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1alpha()?;
-    let events = EventServiceServer::new(Events::new(Arc::clone(&log)))
+    let (stop, stopped) = watch::channel(false);
+    let subscriptions = Subscriptions::default();
+    let events = EventServiceServer::new(Events::new(
+        Arc::clone(&log),
+        subscriptions.clone(),
+        stopped,
+    ))
+    .max_decoding_message_size(GRPC_MESSAGE_BYTES_MAX)
+    .max_encoding_message_size(GRPC_MESSAGE_BYTES_MAX);
+    let admin = AdminServiceServer::new(Admin::new(log, subscriptions))
         .max_decoding_message_size(GRPC_MESSAGE_BYTES_MAX)
         .max_encoding_message_size(GRPC_MESSAGE_BYTES_MAX);
-    let admin = AdminServiceServer::new(Admin::new(log))
-        .max_decoding_message_size(GRPC_MESSAGE_BYTES_MAX)
-        .max_encoding_message_size(GRPC_MESSAGE_BYTES_MAX);
-    tonic::transport::Server::builder()
+    let mut builder = tonic::transport::Server::builder();
+    if let Some(tls) = &config.tls {
+        builder = builder.tls_config(tls.to_tonic())?;
+    }
+    // Subscriptions never end on their own: tell them to, or the graceful shutdown would
+    // wait for them forever.
+    let shutdown = async move {
+        shutdown.await;
+        stop.send_replace(true);
+    };
+    builder
         .concurrency_limit_per_connection(GRPC_CONCURRENCY_PER_CONNECTION_MAX)
         .timeout(Duration::from_secs(GRPC_REQUEST_TIMEOUT_SECONDS))
+        .http2_keepalive_interval(Some(Duration::from_secs(GRPC_KEEPALIVE_INTERVAL_SECONDS)))
+        .http2_keepalive_timeout(Some(Duration::from_secs(GRPC_KEEPALIVE_TIMEOUT_SECONDS)))
         .add_service(health_service)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
-        .add_service(events)
-        .add_service(admin)
+        .add_service(InterceptedService::new(events, authenticator.clone()))
+        .add_service(InterceptedService::new(admin, authenticator))
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
         .await?;
     Ok(())

@@ -1,7 +1,11 @@
 //! `fundledger serve`: the gRPC service on an embedded sled store.
 
+use std::path::PathBuf;
+
 use anyhow::Context;
 
+use crate::api::access::AccessConfig;
+use crate::api::{ServerConfig, TlsConfig};
 use crate::log::{Log, LogConfig};
 
 /// Arguments of `fundledger serve`.
@@ -9,15 +13,48 @@ use crate::log::{Log, LogConfig};
 pub struct ServeArgs {
     #[command(flatten)]
     data: super::DataDir,
-    /// The address to listen on.
+    /// The address to listen on. Without --access-config only a loopback address is
+    /// accepted (local trust: every caller is an operator).
     #[arg(long, env = "FUNDLEDGER_LISTEN", default_value = "127.0.0.1:50051")]
     listen: std::net::SocketAddr,
+    /// The access config: a TOML file of `[[token]]` entries (name, role, sha256, and
+    /// employer_id or institution_id for scoped roles). Every call then needs
+    /// `authorization: Bearer <token>`.
+    #[arg(long, env = "FUNDLEDGER_ACCESS_CONFIG")]
+    access_config: Option<PathBuf>,
+    /// The server certificate chain (PEM): serve TLS.
+    #[arg(long, env = "FUNDLEDGER_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The server's private key (PEM).
+    #[arg(long, env = "FUNDLEDGER_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// The CA certificate (PEM) that signs client certificates: require mutual TLS.
+    #[arg(long, env = "FUNDLEDGER_TLS_CLIENT_CA", requires = "tls_cert")]
+    tls_client_ca: Option<PathBuf>,
 }
 
 /// Opens the log and serves until ctrl-c or SIGTERM.
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let access = args
+        .access_config
+        .as_deref()
+        .map(AccessConfig::load)
+        .transpose()?;
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(certificate), Some(key)) => Some(TlsConfig::load(
+            certificate,
+            key,
+            args.tls_client_ca.as_deref(),
+        )?),
+        _ => None,
+    };
     let log = Log::open(&LogConfig::new(&args.data.path))
         .with_context(|| format!("opening the log in {}", args.data.path.display()))?;
     let runtime = tokio::runtime::Runtime::new()?;
-    runtime.block_on(crate::api::serve(std::sync::Arc::new(log), args.listen))
+    runtime.block_on(crate::api::serve(
+        std::sync::Arc::new(log),
+        args.listen,
+        ServerConfig { access, tls },
+    ))?;
+    Ok(())
 }

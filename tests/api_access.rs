@@ -1,0 +1,251 @@
+//! Access control over the network: tokens, roles, local trust, TLS and mutual TLS.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod api_server;
+
+use api_server::{Bearer, TestServer, token_digest};
+use fundledger::api::access::AccessConfig;
+use fundledger::api::client::{
+    EventServiceClient, ReadEventsRequest, StatsRequest, SubscribeRequest, VerifyLogRequest,
+};
+use fundledger::api::{ServeError, ServerConfig, TlsConfig};
+use tonic::Code;
+use tonic::transport::{Certificate, ClientTlsConfig, Endpoint, Identity};
+
+/// One token per role; each token's text is its role's name + "-token".
+fn access_config() -> AccessConfig {
+    let entry = |name: &str, role: &str, extra: &str| {
+        format!(
+            "[[token]]\nname = \"{name}\"\nrole = \"{role}\"\n{extra}sha256 = \"{}\"\n\n",
+            token_digest(&format!("{role}-token"))
+        )
+    };
+    let text = [
+        entry("bureau", "tax_bureau", ""),
+        entry("acme-hr", "employer", "employer_id = \"E1\"\n"),
+        entry("city-hospital", "hospital", "institution_id = \"H1\"\n"),
+        entry("desk", "benefits_desk", ""),
+        entry("ops", "operator", ""),
+        entry("audit", "auditor", ""),
+    ]
+    .concat();
+    AccessConfig::parse(&text).unwrap()
+}
+
+async fn start_with_tokens() -> TestServer {
+    TestServer::start_with(ServerConfig {
+        access: Some(access_config()),
+        tls: None,
+    })
+    .await
+}
+
+/// The status codes of the four ledger reads for `token`: ReadEvents, Subscribe, VerifyLog,
+/// Stats (`Code::Ok` when allowed).
+async fn read_codes(server: &TestServer, token: Option<&str>) -> [Code; 4] {
+    let code = |result: Result<(), tonic::Status>| result.map_or_else(|s| s.code(), |()| Code::Ok);
+    let mut events = server.events(token).await;
+    let mut admin = server.admin(token).await;
+    [
+        code(
+            events
+                .read_events(ReadEventsRequest::default())
+                .await
+                .map(drop),
+        ),
+        code(
+            events
+                .subscribe(SubscribeRequest::default())
+                .await
+                .map(drop),
+        ),
+        code(
+            admin
+                .verify_log(VerifyLogRequest::default())
+                .await
+                .map(drop),
+        ),
+        code(admin.stats(StatsRequest {}).await.map(drop)),
+    ]
+}
+
+/// With an access config, a call without a token, with an unknown token or with a
+/// malformed header is UNAUTHENTICATED.
+#[tokio::test]
+async fn unauthenticated_without_a_known_token() {
+    let server = start_with_tokens().await;
+    assert_eq!(read_codes(&server, None).await, [Code::Unauthenticated; 4]);
+    assert_eq!(
+        read_codes(&server, Some("guessed")).await,
+        [Code::Unauthenticated; 4]
+    );
+    // The clear text of a digest is not the token.
+    let digest = token_digest("auditor-token");
+    assert_eq!(
+        read_codes(&server, Some(&digest)).await,
+        [Code::Unauthenticated; 4]
+    );
+    let mut raw = EventServiceClient::new(server.channel().await);
+    let mut request = tonic::Request::new(ReadEventsRequest::default());
+    request
+        .metadata_mut()
+        .insert("authorization", "Basic auditor-token".parse().unwrap());
+    let status = raw.read_events(request).await.unwrap_err();
+    assert_eq!(status.code(), Code::Unauthenticated);
+}
+
+/// Operators and auditors may read, stream and verify; every other role is PERMISSION_DENIED
+/// on each of those calls.
+#[tokio::test]
+async fn each_role_refused_outside_its_rights() {
+    let server = start_with_tokens().await;
+    for role in ["operator", "auditor"] {
+        let token = format!("{role}-token");
+        assert_eq!(
+            read_codes(&server, Some(&token)).await,
+            [Code::Ok; 4],
+            "{role}"
+        );
+    }
+    for role in ["tax_bureau", "employer", "hospital", "benefits_desk"] {
+        let token = format!("{role}-token");
+        assert_eq!(
+            read_codes(&server, Some(&token)).await,
+            [Code::PermissionDenied; 4],
+            "{role}"
+        );
+    }
+}
+
+/// Under local trust (no access config) every caller is an operator and needs no token.
+#[tokio::test]
+async fn local_trust_admits_callers_without_a_token() {
+    let server = TestServer::start().await;
+    assert_eq!(read_codes(&server, None).await, [Code::Ok; 4]);
+}
+
+/// Health and reflection answer without a token even when an access config is set, so
+/// probes and tools can discover the API.
+#[tokio::test]
+async fn health_needs_no_token() {
+    use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
+    let server = start_with_tokens().await;
+    let mut health = HealthClient::new(server.channel().await);
+    let answer = health
+        .check(HealthCheckRequest {
+            service: "fundledger.v1.EventService".to_owned(),
+        })
+        .await;
+    assert!(answer.is_ok(), "{answer:?}");
+}
+
+/// The server refuses to start with local trust on an address other hosts can reach.
+#[tokio::test]
+async fn local_trust_refused_off_loopback() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = std::sync::Arc::new(
+        fundledger::log::Log::open(&fundledger::log::LogConfig::new(dir.path())).unwrap(),
+    );
+    let listener = tokio::net::TcpListener::bind("0.0.0.0:0").await.unwrap();
+    let result = fundledger::api::serve_with_shutdown(
+        std::sync::Arc::clone(&log),
+        listener,
+        ServerConfig::default(),
+        std::future::ready(()),
+    )
+    .await;
+    assert!(
+        matches!(result, Err(ServeError::LocalTrustNotLoopback { .. })),
+        "{result:?}"
+    );
+    // With an access config the same address is served (and stops at once here).
+    let listener = tokio::net::TcpListener::bind("0.0.0.0:0").await.unwrap();
+    let result = fundledger::api::serve_with_shutdown(
+        log,
+        listener,
+        ServerConfig {
+            access: Some(access_config()),
+            tls: None,
+        },
+        std::future::ready(()),
+    )
+    .await;
+    assert!(result.is_ok(), "{result:?}");
+}
+
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/tls");
+
+fn fixture(name: &str) -> Vec<u8> {
+    std::fs::read(format!("{FIXTURES}/{name}")).unwrap()
+}
+
+fn tls_config(mutual: bool) -> TlsConfig {
+    TlsConfig::from_pem(
+        fixture("server.pem"),
+        fixture("server.key"),
+        mutual.then(|| fixture("ca.pem")),
+    )
+}
+
+/// A TLS client for `server`, presenting the test client certificate if `identity`.
+async fn tls_client(
+    server: &TestServer,
+    identity: bool,
+) -> Result<EventServiceClient<api_server::Authed>, tonic::transport::Error> {
+    let mut tls = ClientTlsConfig::new()
+        .ca_certificate(Certificate::from_pem(fixture("ca.pem")))
+        .domain_name("localhost");
+    if identity {
+        tls = tls.identity(Identity::from_pem(
+            fixture("client.pem"),
+            fixture("client.key"),
+        ));
+    }
+    let channel = Endpoint::from_shared(format!("https://{}", server.address))
+        .unwrap()
+        .tls_config(tls)?
+        .connect()
+        .await?;
+    Ok(EventServiceClient::with_interceptor(
+        channel,
+        Bearer::new(Some("auditor-token")),
+    ))
+}
+
+/// With TLS a client that trusts the CA is served, and a plaintext client is not.
+#[tokio::test]
+async fn tls_serves_clients_that_trust_the_ca() {
+    let server = TestServer::start_with(ServerConfig {
+        access: Some(access_config()),
+        tls: Some(tls_config(false)),
+    })
+    .await;
+    let mut client = tls_client(&server, false).await.unwrap();
+    let page = client.read_events(ReadEventsRequest::default()).await;
+    assert!(page.is_ok(), "{page:?}");
+    let mut plaintext = server.events(Some("auditor-token")).await;
+    let refused = plaintext.read_events(ReadEventsRequest::default()).await;
+    assert!(refused.is_err(), "plaintext over a TLS port: {refused:?}");
+}
+
+/// With mutual TLS a client must present a certificate signed by the client CA.
+#[tokio::test]
+async fn mutual_tls_requires_a_client_certificate() {
+    let server = TestServer::start_with(ServerConfig {
+        access: Some(access_config()),
+        tls: Some(tls_config(true)),
+    })
+    .await;
+    let mut client = tls_client(&server, true).await.unwrap();
+    let page = client.read_events(ReadEventsRequest::default()).await;
+    assert!(page.is_ok(), "{page:?}");
+    let anonymous = match tls_client(&server, false).await {
+        Ok(mut client) => client
+            .read_events(ReadEventsRequest::default())
+            .await
+            .map(drop)
+            .map_err(|status| status.code()),
+        Err(_) => Err(Code::Unavailable),
+    };
+    assert!(anonymous.is_err(), "served without a client certificate");
+}

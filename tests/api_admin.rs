@@ -1,0 +1,267 @@
+//! `AdminService` over the network: `VerifyLog` (from the start and from a trusted head),
+//! `Stats`, and the standard health and reflection services.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod api_server;
+mod support;
+
+use api_server::{PATIENCE, TestServer};
+use fundledger::api::client::{StatsRequest, SubscribeRequest, VerifyLogRequest};
+use support::{command, event};
+use tonic::Code;
+
+async fn append(server: &TestServer, id: &str, count: usize) {
+    let events = (0..count)
+        .map(|n| event("s", &format!("{id}{n}")))
+        .collect();
+    server.log.append(command(id, events)).await.unwrap();
+}
+
+/// VerifyLog recomputes the whole chain and returns the head digest the log holds.
+#[tokio::test]
+async fn verify_log_returns_head_digest() {
+    let server = TestServer::start().await;
+    append(&server, "a", 3).await;
+    let mut admin = server.admin(None).await;
+    let report = admin
+        .verify_log(VerifyLogRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    let head = server.log.head();
+    assert_eq!(report.head_position, 3);
+    assert_eq!(report.head_hash, hex::encode(head.hash));
+    assert_eq!(report.head, head.to_string());
+    assert_eq!(report.events_verified, 3);
+    assert_eq!(report.from_position, 1);
+}
+
+/// Appends `count` one-event commands, awaiting each: each lands in its own block.
+async fn append_singly(server: &TestServer, id: &str, count: usize) {
+    for n in 0..count {
+        let id = format!("{id}-{n}");
+        server
+            .log
+            .append(command(&id, vec![event("s", &id)]))
+            .await
+            .unwrap();
+    }
+}
+
+/// Given a head digest kept from an earlier check, VerifyLog recomputes only what came after.
+#[tokio::test]
+async fn verify_log_from_trusted_head() {
+    let server = TestServer::start().await;
+    append_singly(&server, "a", 3).await;
+    let mut admin = server.admin(None).await;
+    let first = admin
+        .verify_log(VerifyLogRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    append_singly(&server, "b", 2).await;
+    let second = admin
+        .verify_log(VerifyLogRequest {
+            trusted_head: first.head.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    // positions 4 and 5 are new since the trusted head at 3
+    assert_eq!(second.from_position, 4);
+    assert_eq!(second.events_verified, 2);
+    assert_eq!(second.head, server.log.head().to_string());
+}
+
+/// Regression for a log-layer bug: `Log::verify` from a trusted head fails with "block keyed
+/// at 3 holds 1..=3 where position 3 was due" when the trusted position is not the first of
+/// its block (a command of several events, or a group commit of several commands).
+#[tokio::test]
+#[ignore = "log bug in src/log/verify.rs (not the API's to fix): trusted head inside a block"]
+async fn verify_log_from_trusted_head_inside_a_block() {
+    let server = TestServer::start().await;
+    append(&server, "a", 3).await;
+    let mut admin = server.admin(None).await;
+    let first = admin
+        .verify_log(VerifyLogRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    append(&server, "b", 2).await;
+    let second = admin
+        .verify_log(VerifyLogRequest {
+            trusted_head: first.head,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(second.from_position, 4);
+    assert_eq!(second.events_verified, 2);
+}
+
+/// A trusted head that does not match the log is DATA_LOSS; a malformed one is
+/// INVALID_ARGUMENT; one beyond the head is FAILED_PRECONDITION.
+#[tokio::test]
+async fn verify_log_refuses_bad_trusted_heads() {
+    let server = TestServer::start().await;
+    append_singly(&server, "a", 3).await;
+    let mut admin = server.admin(None).await;
+    let wrong = format!("2:{}", "ab".repeat(32));
+    let beyond = format!("9:{}", "ab".repeat(32));
+    let cases = [
+        (wrong, Code::DataLoss),
+        ("2:nothex".to_owned(), Code::InvalidArgument),
+        ("two".to_owned(), Code::InvalidArgument),
+        (beyond, Code::FailedPrecondition),
+    ];
+    for (trusted_head, code) in cases {
+        let status = admin
+            .verify_log(VerifyLogRequest {
+                trusted_head: trusted_head.clone(),
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(status.code(), code, "{trusted_head}: {}", status.message());
+        if code == Code::DataLoss {
+            assert!(
+                status.message().contains("differs from the trusted head"),
+                "refused for the mismatch, not another reason: {}",
+                status.message()
+            );
+        }
+    }
+}
+
+/// Stats reports the head, its time, the size on disk and the open subscriptions.
+#[tokio::test]
+async fn stats_reports_head_size_and_subscriptions() {
+    let server = TestServer::start().await;
+    let mut admin = server.admin(None).await;
+    let empty = admin.stats(StatsRequest {}).await.unwrap().into_inner();
+    assert_eq!(empty.head_position, 0);
+    assert_eq!(empty.head_recorded_at, "");
+    append(&server, "a", 2).await;
+    let mut events = server.events(None).await;
+    let mut stream = events
+        .subscribe(SubscribeRequest { from_position: 1 })
+        .await
+        .unwrap()
+        .into_inner();
+    // The subscription is counted once its first event arrives.
+    tokio::time::timeout(PATIENCE, stream.message())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    let stats = admin.stats(StatsRequest {}).await.unwrap().into_inner();
+    let head = server.log.head();
+    assert_eq!(stats.head_position, 2);
+    assert_eq!(stats.head, head.to_string());
+    assert_eq!(stats.head_hash, hex::encode(head.hash));
+    let recorded = server.log.get(2).unwrap().unwrap().recorded_at;
+    assert_eq!(stats.head_recorded_at, recorded.to_string());
+    assert!(stats.size_on_disk_bytes > 0);
+    assert_eq!(stats.subscriptions_active, 1);
+    assert_eq!(
+        stats.subscriptions_max as usize,
+        fundledger::api::SUBSCRIPTIONS_MAX
+    );
+}
+
+/// The standard health service answers SERVING for the server and each of our services.
+#[tokio::test]
+async fn health_answers_serving() {
+    use tonic_health::pb::health_check_response::ServingStatus;
+    use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
+    let server = TestServer::start().await;
+    let mut health = HealthClient::new(server.channel().await);
+    for service in [
+        "",
+        "fundledger.v1.EventService",
+        "fundledger.v1.AdminService",
+    ] {
+        let answer = health
+            .check(HealthCheckRequest {
+                service: service.to_owned(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(answer.status(), ServingStatus::Serving, "{service:?}");
+    }
+}
+
+/// Reflection, both v1 and v1alpha (grpcurl 1.8.6 speaks only v1alpha), lists our services.
+#[tokio::test]
+async fn reflection_lists_services_v1_and_v1alpha() {
+    let server = TestServer::start().await;
+    let expected = [
+        "fundledger.v1.AdminService",
+        "fundledger.v1.EventService",
+        "grpc.health.v1.Health",
+    ];
+
+    use tonic_reflection::pb::v1;
+    let mut client =
+        v1::server_reflection_client::ServerReflectionClient::new(server.channel().await);
+    let request = v1::ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(v1::server_reflection_request::MessageRequest::ListServices(
+            String::new(),
+        )),
+    };
+    let mut answers = client
+        .server_reflection_info(tokio_stream::iter([request]))
+        .await
+        .unwrap()
+        .into_inner();
+    let answer = answers.message().await.unwrap().unwrap();
+    let Some(v1::server_reflection_response::MessageResponse::ListServicesResponse(list)) =
+        answer.message_response
+    else {
+        panic!("not a service list: {answer:?}");
+    };
+    let names: Vec<String> = list
+        .service
+        .into_iter()
+        .map(|service| service.name)
+        .collect();
+    for name in expected {
+        assert!(
+            names.iter().any(|listed| listed == name),
+            "v1 lists {name}: {names:?}"
+        );
+    }
+
+    use tonic_reflection::pb::v1alpha as alpha;
+    let mut client =
+        alpha::server_reflection_client::ServerReflectionClient::new(server.channel().await);
+    let request = alpha::ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(
+            alpha::server_reflection_request::MessageRequest::ListServices(String::new()),
+        ),
+    };
+    let mut answers = client
+        .server_reflection_info(tokio_stream::iter([request]))
+        .await
+        .unwrap()
+        .into_inner();
+    let answer = answers.message().await.unwrap().unwrap();
+    let Some(alpha::server_reflection_response::MessageResponse::ListServicesResponse(list)) =
+        answer.message_response
+    else {
+        panic!("not a service list: {answer:?}");
+    };
+    let names: Vec<String> = list
+        .service
+        .into_iter()
+        .map(|service| service.name)
+        .collect();
+    for name in expected {
+        assert!(
+            names.iter().any(|listed| listed == name),
+            "v1alpha lists {name}: {names:?}"
+        );
+    }
+}

@@ -1,0 +1,123 @@
+//! A real fundledger server on `127.0.0.1:0` for the API tests, and clients for it.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use fundledger::api::client::{AdminServiceClient, EventServiceClient};
+use fundledger::api::{ServeError, ServerConfig};
+use fundledger::log::{Log, LogConfig};
+use tokio::sync::oneshot;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::{Channel, Endpoint};
+
+/// How long a test waits for something that should happen at once.
+pub const PATIENCE: Duration = Duration::from_secs(10);
+
+/// A server over a log in a temporary directory.
+pub struct TestServer {
+    /// The address it listens on.
+    pub address: SocketAddr,
+    /// The log it serves; tests append to it directly.
+    pub log: Arc<Log>,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<Result<(), ServeError>>>,
+    _dir: tempfile::TempDir,
+}
+
+impl TestServer {
+    /// Starts a plaintext server with local trust.
+    pub async fn start() -> Self {
+        Self::start_with(ServerConfig::default()).await
+    }
+
+    /// Starts a server with `config`.
+    pub async fn start_with(config: ServerConfig) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let log = Arc::new(Log::open(&LogConfig::new(dir.path())).unwrap());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(fundledger::api::serve_with_shutdown(
+            Arc::clone(&log),
+            listener,
+            config,
+            async {
+                let _ = stopped.await;
+            },
+        ));
+        TestServer {
+            address,
+            log,
+            stop: Some(stop),
+            task: Some(task),
+            _dir: dir,
+        }
+    }
+
+    /// A plaintext channel to the server.
+    pub async fn channel(&self) -> Channel {
+        Endpoint::from_shared(format!("http://{}", self.address))
+            .unwrap()
+            .connect()
+            .await
+            .unwrap()
+    }
+
+    /// An `EventService` client sending `token` (none if `None`).
+    pub async fn events(&self, token: Option<&str>) -> EventServiceClient<Authed> {
+        EventServiceClient::with_interceptor(self.channel().await, Bearer::new(token))
+    }
+
+    /// An `AdminService` client sending `token` (none if `None`).
+    pub async fn admin(&self, token: Option<&str>) -> AdminServiceClient<Authed> {
+        AdminServiceClient::with_interceptor(self.channel().await, Bearer::new(token))
+    }
+
+    /// Triggers the shutdown and waits for the server to finish.
+    pub async fn stop(&mut self) -> Result<(), ServeError> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let task = self.task.take().expect("the server runs");
+        tokio::time::timeout(PATIENCE, task)
+            .await
+            .expect("the server stops in time")
+            .unwrap()
+    }
+}
+
+/// A channel that adds a bearer token.
+pub type Authed = InterceptedService<Channel, Bearer>;
+
+/// Adds `authorization: Bearer <token>` to each request, if a token is set.
+#[derive(Clone)]
+pub struct Bearer(Option<String>);
+
+impl Bearer {
+    /// For `token`.
+    pub fn new(token: Option<&str>) -> Self {
+        Bearer(token.map(str::to_owned))
+    }
+}
+
+impl tonic::service::Interceptor for Bearer {
+    fn call(
+        &mut self,
+        mut request: tonic::Request<()>,
+    ) -> Result<tonic::Request<()>, tonic::Status> {
+        if let Some(token) = &self.0 {
+            request
+                .metadata_mut()
+                .insert("authorization", format!("Bearer {token}").parse().unwrap());
+        }
+        Ok(request)
+    }
+}
+
+/// The SHA-256 hex digest of a token, as the access config stores it.
+pub fn token_digest(token: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(token.as_bytes()))
+}

@@ -196,6 +196,8 @@ pub struct ContributionLine {
 pub struct ContributionRules {
     /// Employer BMI rate.
     pub employer_bmi_rate: Rate,
+    /// Multiplier of the employer BMI rate (COVID relief 医保发〔2020〕6号: 0.5; else 1).
+    pub employer_bmi_relief_factor: Rate,
     /// Maternity rate.
     pub maternity_rate: Rate,
     /// Individual BMI rate.
@@ -233,6 +235,7 @@ impl ContributionRules {
             Ok(value)
         };
         let employer_bmi_rate = rate("employer_bmi_rate")?;
+        let employer_bmi_relief_factor = rate("employer_bmi_relief_factor")?;
         let maternity_rate = rate("maternity_rate")?;
         let individual_rate = rate("individual_bmi_rate")?;
         let personal_account_rate = rate("employer_personal_account_rate")?;
@@ -254,6 +257,7 @@ impl ContributionRules {
         let base_cap = optional("base_cap")?;
         Ok(ContributionRules {
             employer_bmi_rate,
+            employer_bmi_relief_factor,
             maternity_rate,
             individual_rate,
             personal_account_rate,
@@ -289,7 +293,16 @@ impl ContributionRules {
         let (base, base_source) = self.base(declared_wage);
         let mut amounts = ContributionAmounts::default();
         if kind.employer_pays() {
-            let merged_rate = self.employer_bmi_rate.checked_add(self.maternity_rate)?;
+            // The relief halves the BMI part only; the maternity part is never reduced.
+            let relieved = self
+                .employer_bmi_rate
+                .fraction()
+                .checked_mul(self.employer_bmi_relief_factor.fraction())
+                .map(Rate::from_fraction)
+                .ok_or(Rejection::ArithmeticOverflow {
+                    operation: "rate × relief factor",
+                })?;
+            let merged_rate = relieved.checked_add(self.maternity_rate)?;
             amounts.maternity = base.times_rate(self.maternity_rate)?;
             amounts.employer_total = base.times_rate(merged_rate)?;
             amounts.employer_bmi = amounts.employer_total.checked_sub(amounts.maternity)?;

@@ -20,6 +20,7 @@
 //! - `event.rs`: [`Event`] and its payloads; stream ids, business dates, postings.
 //! - `state.rs`: [`State`] and [`evolve`].
 //! - `rejection.rs`: [`Rejection`].
+//! - `risk.rs`: fund risk bands (months of cover of the pooled fund).
 //! - `command/`: one file per command; [`Command`] dispatches and [`decide`] lives there.
 
 pub mod benefit;
@@ -32,6 +33,7 @@ pub mod party;
 pub mod posting;
 pub mod reassessment;
 pub mod rejection;
+pub mod risk;
 pub mod rulebook;
 pub mod state;
 

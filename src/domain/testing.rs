@@ -345,6 +345,7 @@ pub fn birth(id: &str, date: Date, difficult: bool, babies: u8) -> Birth {
         delivery: Delivery::Vaginal,
         difficult,
         babies,
+        miscarriage_months: None,
     }
 }
 

@@ -383,4 +383,76 @@ mod tests {
             .then_rejected();
         assert!(matches!(rejection, Rejection::AlreadyAssessed { .. }));
     }
+
+    /// COVID relief (医保发〔2020〕6号), applied by amendment: the employer BMI part is
+    /// halved from 2020-02 to 2020-06; the maternity part is not.
+    #[test]
+    fn covid_relief_halves_the_employer_bmi_part_only() {
+        let scenario = given([
+            register(
+                "bj-firm",
+                "beijing",
+                EmployerCategory::Enterprise,
+                "12000",
+                day(2020, 1, 2),
+            ),
+            enroll(
+                "li",
+                "bj-firm",
+                "beijing",
+                PersonKind::Employee,
+                day(2020, 1, 2),
+            ),
+            declare(
+                "bj-firm",
+                "beijing",
+                2020,
+                &[("li", Some("10000"))],
+                None,
+                day(2020, 1, 5),
+            ),
+            amend(
+                "beijing",
+                "employer_bmi_relief_factor",
+                "0.5",
+                day(2020, 2, 1),
+                day(2020, 1, 20),
+                &[],
+            ),
+            amend(
+                "beijing",
+                "employer_bmi_relief_factor",
+                "1",
+                day(2020, 7, 1),
+                day(2020, 1, 20),
+                &[],
+            ),
+        ]);
+        let march = scenario
+            .when(assess(
+                "bj-firm",
+                "beijing",
+                month(2020, 3),
+                &["li"],
+                day(2020, 3, 10),
+            ))
+            .then_events();
+        let line = &chunks(&march)[0].lines[0];
+        assert_eq!(line.amounts.employer_total, yuan("530.00")); // 10000 × (9% × 0.5 + 0.8%) = 530.00
+        assert_eq!(line.amounts.maternity, yuan("80.00")); // 10000 × 0.8% = 80.00
+        assert_eq!(line.amounts.employer_bmi, yuan("450.00")); // 530.00 − 80.00
+        let july = scenario
+            .when(assess(
+                "bj-firm",
+                "beijing",
+                month(2020, 7),
+                &["li"],
+                day(2020, 7, 10),
+            ))
+            .then_events();
+        assert_eq!(
+            chunks(&july)[0].lines[0].amounts.employer_total,
+            yuan("980.00")
+        ); // 10000 × 9.8%
+    }
 }

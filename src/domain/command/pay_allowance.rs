@@ -287,4 +287,41 @@ mod tests {
             Rejection::NotEnrolledInMaternity { .. }
         ));
     }
+
+    /// Miscarriage at 3 months: 15 days; at 5 months: 42 days (national rules), no
+    /// regional extra days.
+    #[test]
+    fn miscarriage_days_follow_the_national_rule() {
+        let scenario = beijing_firm();
+        let early = crate::domain::benefit::Birth {
+            miscarriage_months: Some(3),
+            babies: 0,
+            ..birth("chen-m1", day(2022, 3, 1), false, 0)
+        };
+        let events = scenario
+            .when(pay_allowance(
+                "chen",
+                "bj-firm",
+                "beijing",
+                early,
+                day(2022, 3, 5),
+            ))
+            .then_events();
+        assert_eq!(granted(&events).days.allowance_days, 15);
+        assert_eq!(granted(&events).amount, yuan("5000.00")); // 10000 × 15 / 30 = 5000.00
+        let late = crate::domain::benefit::Birth {
+            miscarriage_months: Some(5),
+            ..birth("sun-m1", day(2022, 3, 1), false, 0)
+        };
+        let events = scenario
+            .when(pay_allowance(
+                "sun",
+                "bj-firm",
+                "beijing",
+                late,
+                day(2022, 3, 5),
+            ))
+            .then_events();
+        assert_eq!(granted(&events).amount, yuan("14000.00")); // 10000 × 42 / 30 = 14000.00
+    }
 }

@@ -47,8 +47,10 @@ pub enum Confidence {
 /// What kind of value a parameter holds; amendments are checked against it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ParameterKind {
-    /// A fraction such as `0.085`.
+    /// A fraction such as `0.085`, in [0, 1).
     Rate,
+    /// A multiplier in [0, 1], such as the COVID relief factor `0.5`.
+    Factor,
     /// Yuan, such as `5360` or `3.00`.
     Amount,
     /// A whole number of days or months.
@@ -70,6 +72,7 @@ pub fn parameter_kind(parameter: &str) -> Option<ParameterKind> {
         | "individual_bmi_rate"
         | "employer_personal_account_rate"
         | "mutual_aid_employer_rate" => ParameterKind::Rate,
+        "employer_bmi_relief_factor" => ParameterKind::Factor,
         "base_floor"
         | "base_cap"
         | "default_base"
@@ -114,6 +117,12 @@ pub fn validate_value(region: &RegionId, parameter: &str, value: &str) -> Result
             .filter(|rate| !rate.fraction().is_sign_negative() && rate.fraction() < Decimal::ONE)
             .map(|_| ())
             .ok_or_else(|| invalid("a fraction in [0, 1), e.g. 0.085")),
+        ParameterKind::Factor => parse_rate(value)
+            .filter(|factor| {
+                !factor.fraction().is_sign_negative() && factor.fraction() <= Decimal::ONE
+            })
+            .map(|_| ())
+            .ok_or_else(|| invalid("a multiplier in [0, 1], e.g. 0.5")),
         ParameterKind::Amount => Yuan::parse("value", value)
             .ok()
             .filter(|amount| !amount.is_negative())

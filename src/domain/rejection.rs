@@ -406,6 +406,16 @@ pub enum Rejection {
         /// The amended region.
         region: RegionId,
     },
+    /// The person is enrolled in another region than the command's.
+    #[error("region: person {person} is enrolled in {person_region}, not {region}")]
+    PersonRegionMismatch {
+        /// The person.
+        person: PersonId,
+        /// Her region.
+        person_region: RegionId,
+        /// The region in the command.
+        region: RegionId,
+    },
 }
 
 #[cfg(test)]

@@ -385,9 +385,10 @@ pub fn prenatal(claim: &str, person_id: &str, region_id: &str, actual: &str, on:
 }
 
 /// Suspends (interrupts contributions).
-pub fn suspend(person_id: &str, on: Date) -> Command {
+pub fn suspend(person_id: &str, region_id: &str, on: Date) -> Command {
     SuspendEnrollment {
         person: person(person_id),
+        region: region(region_id),
         on,
         reason: "中断参保缴费".to_string(),
     }

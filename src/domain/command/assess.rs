@@ -455,4 +455,38 @@ mod tests {
             yuan("980.00")
         ); // 10000 × 9.8%
     }
+
+    /// Beijing retirees on a roster pay the 3 yuan mutual-aid amount and nothing else.
+    #[test]
+    fn beijing_retiree_pays_only_the_mutual_aid_amount() {
+        let events = given([
+            register(
+                "bj-firm",
+                "beijing",
+                EmployerCategory::Enterprise,
+                "12000",
+                day(2020, 1, 2),
+            ),
+            enroll(
+                "lao",
+                "bj-firm",
+                "beijing",
+                PersonKind::Retiree,
+                day(2020, 1, 2),
+            ),
+        ])
+        .when(assess(
+            "bj-firm",
+            "beijing",
+            month(2020, 3),
+            &["lao"],
+            day(2020, 3, 10),
+        ))
+        .then_events();
+        let line = &chunks(&events)[0].lines[0];
+        assert_eq!(line.amounts.employer_total, yuan("0"));
+        assert_eq!(line.amounts.individual, yuan("0"));
+        assert_eq!(line.amounts.total, yuan("3.00")); // 3 yuan a month, retirees too
+        assert_eq!(credited(&events[0], Account::MutualAidFund), yuan("3.00"));
+    }
 }

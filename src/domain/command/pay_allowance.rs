@@ -230,7 +230,7 @@ mod tests {
                 PersonKind::Employee,
                 day(2019, 1, 2),
             ),
-            suspend("gulnar", day(2020, 3, 1)),
+            suspend("gulnar", "kizilsu", day(2020, 3, 1)),
         ])
         .when(pay_allowance(
             "gulnar",
@@ -250,7 +250,7 @@ mod tests {
     #[test]
     fn beijing_interrupted_person_is_still_paid() {
         let events = beijing_firm()
-            .and(suspend("chen", day(2022, 2, 1)))
+            .and(suspend("chen", "beijing", day(2022, 2, 1)))
             .when(pay_allowance(
                 "chen",
                 "bj-firm",

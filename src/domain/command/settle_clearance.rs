@@ -16,7 +16,8 @@ use crate::domain::state::{Ledger, State};
 pub struct SettleClearance {
     /// The region.
     pub region: RegionId,
-    /// The cutoff, which must equal the `clearance_cutoff` rule.
+    /// The cutoff, which must equal the `clearance_cutoff` rule in force on the
+    /// settlement date (the rule is decided before its cutoff date may even arrive).
     pub cutoff: Date,
     /// Date of the report.
     pub settled_on: Date,
@@ -33,7 +34,7 @@ impl SettleClearance {
     /// Decision.
     pub fn decide(&self, state: &State, rules: &Rulebook) -> Result<Vec<Event>, Rejection> {
         rules.require_region(&self.region)?;
-        let (rule_cutoff, rule) = rules.date(&self.region, "clearance_cutoff", self.cutoff)?;
+        let (rule_cutoff, rule) = rules.date(&self.region, "clearance_cutoff", self.settled_on)?;
         if rule_cutoff != self.cutoff {
             return Err(Rejection::ClearanceCutoffMismatch {
                 region: self.region.clone(),

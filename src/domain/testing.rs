@@ -524,3 +524,14 @@ pub fn gansu_lanzhou_closed() -> Scenario {
             closed_on: day(2019, 12, 20),
         })
 }
+
+/// Snapshots events as YAML in the top-level `snapshots/` folder (reviewed by auditors:
+/// every figure with the rules and documents it was computed from).
+pub fn snapshot_events(name: &str, events: &[Event]) {
+    insta::with_settings!({
+        snapshot_path => concat!(env!("CARGO_MANIFEST_DIR"), "/snapshots"),
+        prepend_module_to_snapshot => false,
+    }, {
+        insta::assert_yaml_snapshot!(name, events);
+    });
+}

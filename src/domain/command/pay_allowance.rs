@@ -181,6 +181,7 @@ mod tests {
             credited(&after[0], Account::BenefitsPayable),
             yuan("62666.67")
         );
+        snapshot_events("domain_beijing_twin_difficult_birth_2021_11_26", &after);
     }
 
     /// One allowance per birth: a second for the same birth is refused.

@@ -563,6 +563,17 @@ impl Rulebook {
         Ok((mode, applied))
     }
 
+    /// Whether the BMI fund income of `date` shows a maternity income item
+    /// (职工生育保险基金收入项目): Tianjin from 2024-05-22. A classification for projections:
+    /// the postings are the same either way, so an amendment only needs a rebuild.
+    pub fn shows_maternity_income_item(
+        &self,
+        region: &RegionId,
+        date: Date,
+    ) -> Result<bool, Rejection> {
+        self.flag(region, "maternity_income_item", date)
+    }
+
     /// Whether months from `date` on are merged: `date >= merge_date` in force on `date`.
     /// A region without a merge date is treated as not (yet) merged.
     pub fn is_merged_on(&self, region: &RegionId, date: Date) -> Result<bool, Rejection> {

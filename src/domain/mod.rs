@@ -8,6 +8,20 @@
 //! Must never do: I/O, clocks (the business date comes in the command), tokio, sled,
 //! tonic or proto types. The other rooms depend on this one, never the reverse.
 //!
+//! # How the other rooms use it
+//! - The log stores [`Event`]s as opaque bincode payloads (every type here is
+//!   bincode-safe; money and rates are decimal strings) and appends them to
+//!   [`Event::stream_id`]; [`Event::event_type`] and [`Event::business_date`] go in the
+//!   envelope. [`Rulebook::genesis_events`] is the first thing a new log holds.
+//! - The edge loads the streams named by [`Command::reads`], folds them with [`evolve`]
+//!   into a [`State`] (rule events into a [`Rulebook`] with [`Rulebook::apply`]), calls
+//!   [`decide`], and appends the events with those streams' versions as the expected
+//!   versions. `ledger/<region>` in `reads` is not a stream: it asks for the region's
+//!   postings (from the projections) in [`State::ledgers`] (fund-merger commands only).
+//! - Projections fold [`Event::transaction`] (a balanced [`Transaction`] of one region)
+//!   by account; [`Event::maternity_destination`] and
+//!   [`Rulebook::shows_maternity_income_item`] classify the maternity lines.
+//!
 //! # Layout
 //! - `money.rs`: [`Yuan`], [`Rate`], the one rounding function [`round_fen`].
 //! - `ids.rs`: region, employer, person, birth, claim ids; [`Month`].

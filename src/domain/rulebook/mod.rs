@@ -33,13 +33,13 @@ pub const REGION_DEPTH_MAX: usize = 8;
 /// How sure we are of a value (SPEC §6).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Confidence {
-    /// [C] confirmed in an official text.
+    /// `[C]` confirmed in an official text.
     #[serde(rename = "C")]
     Confirmed,
-    /// [S] secondary sources only.
+    /// `[S]` secondary sources only.
     #[serde(rename = "S")]
     Secondary,
-    /// [A] our assumption.
+    /// `[A]` our assumption.
     #[serde(rename = "A")]
     Assumption,
 }

@@ -489,4 +489,143 @@ mod tests {
         assert_eq!(line.amounts.total, yuan("3.00")); // 3 yuan a month, retirees too
         assert_eq!(credited(&events[0], Account::MutualAidFund), yuan("3.00"));
     }
+
+    /// Tianjin merged on 2019-06-01: 2019-05 credits the maternity fund, 2019-06 the
+    /// pooled fund's maternity line; rates 10% + 0.5% are tagged [A].
+    #[test]
+    fn tianjin_merge_on_2019_06_01() {
+        let scenario = given([
+            register(
+                "tj-firm",
+                "tianjin",
+                EmployerCategory::Enterprise,
+                "7000",
+                day(2019, 1, 2),
+            ),
+            enroll(
+                "hu",
+                "tj-firm",
+                "tianjin",
+                PersonKind::Employee,
+                day(2019, 1, 2),
+            ),
+            declare(
+                "tj-firm",
+                "tianjin",
+                2019,
+                &[("hu", Some("7000"))],
+                None,
+                day(2019, 1, 5),
+            ),
+        ]);
+        let may = scenario
+            .when(assess(
+                "tj-firm",
+                "tianjin",
+                month(2019, 5),
+                &["hu"],
+                day(2019, 5, 10),
+            ))
+            .then_events();
+        let june = scenario
+            .when(assess(
+                "tj-firm",
+                "tianjin",
+                month(2019, 6),
+                &["hu"],
+                day(2019, 6, 10),
+            ))
+            .then_events();
+        let line = &chunks(&june)[0].lines[0];
+        assert_eq!(line.amounts.employer_total, yuan("735.00")); // 7000 × (10% + 0.5%) = 735.00
+        assert_eq!(line.amounts.maternity, yuan("35.00")); // 7000 × 0.5% = 35.00
+        assert_eq!(line.amounts.total, yuan("875.00")); // 735.00 + 7000 × 2% = 735.00 + 140.00
+        assert_eq!(credited(&may[0], Account::MaternityFund), yuan("35.00"));
+        assert_eq!(
+            credited(&june[0], Account::BmiPooledMaternity),
+            yuan("35.00")
+        );
+    }
+
+    /// Chongqing (rates [A] 8% + 0.5%, merge 2020-01-01 [A]) and Gansu 天水市 (its own
+    /// [A] rates 6.5% + 0.6%, Gansu's merge date 2019-12-01 inherited).
+    #[test]
+    fn chongqing_and_tianshui_use_their_own_rates() {
+        let events = given([
+            register(
+                "cq-firm",
+                "chongqing",
+                EmployerCategory::Enterprise,
+                "8000",
+                day(2019, 1, 2),
+            ),
+            enroll(
+                "tang",
+                "cq-firm",
+                "chongqing",
+                PersonKind::Employee,
+                day(2019, 1, 2),
+            ),
+            declare(
+                "cq-firm",
+                "chongqing",
+                2019,
+                &[("tang", Some("8000"))],
+                None,
+                day(2019, 1, 5),
+            ),
+        ])
+        .when(assess(
+            "cq-firm",
+            "chongqing",
+            month(2019, 12),
+            &["tang"],
+            day(2019, 12, 10),
+        ))
+        .then_events();
+        let line = &chunks(&events)[0].lines[0];
+        assert_eq!(line.amounts.employer_total, yuan("680.00")); // 8000 × 8.5% = 680.00
+        assert_eq!(line.amounts.maternity, yuan("40.00")); // 8000 × 0.5% = 40.00
+        assert_eq!(credited(&events[0], Account::MaternityFund), yuan("40.00")); // before 2020-01-01
+
+        let events = given([
+            register(
+                "ts-school",
+                "gansu-tianshui",
+                EmployerCategory::Institution,
+                "4800",
+                day(2019, 1, 2),
+            ),
+            enroll(
+                "bai",
+                "ts-school",
+                "gansu-tianshui",
+                PersonKind::Employee,
+                day(2019, 1, 2),
+            ),
+            declare(
+                "ts-school",
+                "gansu-tianshui",
+                2019,
+                &[("bai", Some("4800"))],
+                None,
+                day(2019, 1, 5),
+            ),
+        ])
+        .when(assess(
+            "ts-school",
+            "gansu-tianshui",
+            month(2019, 12),
+            &["bai"],
+            day(2019, 12, 10),
+        ))
+        .then_events();
+        let line = &chunks(&events)[0].lines[0];
+        assert_eq!(line.amounts.employer_total, yuan("340.80")); // 4800 × (6.5% + 0.6%) = 340.80
+        assert_eq!(line.amounts.maternity, yuan("28.80")); // 4800 × 0.6% = 28.80
+        assert_eq!(
+            credited(&events[0], Account::BmiPooledMaternity),
+            yuan("28.80")
+        ); // merged 2019-12-01
+    }
 }

@@ -325,4 +325,52 @@ mod tests {
             .then_events();
         assert_eq!(granted(&events).amount, yuan("14000.00")); // 10000 × 42 / 30 = 14000.00
     }
+
+    /// Chongqing: 98 + 80 = 178 days from 2021-11-25 [S]; before, 98 + 30 = 128 [A].
+    #[test]
+    fn chongqing_allowance_days_follow_the_birth_date() {
+        let scenario = given([
+            register(
+                "cq-firm",
+                "chongqing",
+                EmployerCategory::Enterprise,
+                "9000",
+                day(2021, 1, 2),
+            ),
+            enroll(
+                "li",
+                "cq-firm",
+                "chongqing",
+                PersonKind::Employee,
+                day(2021, 1, 2),
+            ),
+            enroll(
+                "he",
+                "cq-firm",
+                "chongqing",
+                PersonKind::Employee,
+                day(2021, 1, 2),
+            ),
+        ]);
+        let before = scenario
+            .when(pay_allowance(
+                "li",
+                "cq-firm",
+                "chongqing",
+                birth("li-b1", day(2021, 6, 1), false, 1),
+                day(2021, 6, 10),
+            ))
+            .then_events();
+        assert_eq!(granted(&before).amount, yuan("38400.00")); // 9000 × 128 / 30 = 38400.00
+        let after = scenario
+            .when(pay_allowance(
+                "he",
+                "cq-firm",
+                "chongqing",
+                birth("he-b1", day(2021, 12, 1), false, 1),
+                day(2021, 12, 10),
+            ))
+            .then_events();
+        assert_eq!(granted(&after).amount, yuan("53400.00")); // 9000 × 178 / 30 = 53400.00
+    }
 }

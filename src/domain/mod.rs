@@ -57,7 +57,9 @@ mod laws;
 pub(crate) mod testing;
 
 pub use benefit::{AllowanceDays, Birth, ClaimKind, Delivery, HospitalLevel};
-pub use command::{Command, EVENTS_PER_COMMAND_MAX, decide};
+pub use command::{
+    Command, EVENTS_PER_BATCH_MAX, EVENTS_PER_COMMAND_MAX, decide, decide_all, reads_all,
+};
 pub use contribution::{BaseSource, ContributionAmounts, ContributionLine, LineChunk};
 pub use event::Event;
 pub use ids::{BirthId, ClaimId, EmployerId, Month, PersonId, PregnancyId, RegionId};

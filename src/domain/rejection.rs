@@ -416,6 +416,14 @@ pub enum Rejection {
         /// The region in the command.
         region: RegionId,
     },
+    /// A command of a batch was refused; the batch is refused whole.
+    #[error("commands[{index}]: {rejection}; the batch was not applied")]
+    InBatch {
+        /// Index of the refused command in the batch.
+        index: usize,
+        /// Why it was refused.
+        rejection: Box<Rejection>,
+    },
 }
 
 #[cfg(test)]

@@ -429,3 +429,79 @@ pub fn chunk_lines(
     }
     Ok(chunks)
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
+mod tests {
+    use super::*;
+    use crate::domain::command::{MigrateEnrollments, MigrationRecord};
+    use crate::domain::event::Event;
+    use crate::domain::testing::*;
+
+    /// 450 employees assessed in one command: three events of 200, 200 and 50 lines, each
+    /// balanced, each encoded well under sled's 128 KiB inline limit, totals adding up.
+    #[test]
+    fn large_rosters_are_chunked_into_small_events() {
+        let ids: Vec<String> = (0..450).map(|n| format!("62010219900101{n:04}")).collect();
+        let records = ids
+            .iter()
+            .map(|id| MigrationRecord {
+                person: person(id),
+                employer: employer("lz-firm"),
+                held_bmi: true,
+                held_maternity: true,
+                insured_since: day(2018, 1, 2),
+            })
+            .collect();
+        let wages: Vec<(&str, Option<&str>)> =
+            ids.iter().map(|id| (id.as_str(), Some("5000"))).collect();
+        let roster: Vec<&str> = ids.iter().map(String::as_str).collect();
+        let events = gansu_lanzhou()
+            .and(MigrateEnrollments {
+                region: region("gansu-lanzhou"),
+                agency: "兰州市医疗保障局".to_string(),
+                migrated_on: day(2019, 9, 1),
+                records,
+            })
+            .and(declare(
+                "lz-firm",
+                "gansu-lanzhou",
+                2019,
+                &wages,
+                None,
+                day(2019, 9, 2),
+            ))
+            .when(assess(
+                "lz-firm",
+                "gansu-lanzhou",
+                month(2019, 10),
+                &roster,
+                day(2019, 10, 10),
+            ))
+            .then_events();
+        let sizes: Vec<usize> = chunks(&events)
+            .iter()
+            .map(|chunk| chunk.lines.len())
+            .collect();
+        assert_eq!(sizes, [200, 200, 50]);
+        let config = bincode::config::standard();
+        for event in &events {
+            let bytes = bincode::serde::encode_to_vec(event, config).unwrap();
+            assert!(
+                bytes.len() < STORED_VALUE_BYTES_MAX,
+                "{} bytes",
+                bytes.len()
+            );
+            let Event::ContributionAssessed(chunk) = event else {
+                panic!("assessed")
+            };
+            assert!(
+                bytes.len() / chunk.lines.len() < LINE_BYTES_MAX,
+                "lines stay under the bound"
+            );
+        }
+        // 450 × (5000 × 7.7% + 5000 × 2%) = 450 × 485.00 = 218250.00
+        let total = Yuan::sum(chunks(&events).iter().map(|chunk| &chunk.totals.total)).unwrap();
+        assert_eq!(total, yuan("218250.00"));
+    }
+}

@@ -292,6 +292,23 @@ fn require_person<'a>(
         })
 }
 
+/// Refuses a person enrolled in another region than the command names (the command's
+/// region decides which fund stream the edge loaded).
+fn require_region_of(
+    person_id: &PersonId,
+    person: &PersonState,
+    region: &RegionId,
+) -> Result<(), Rejection> {
+    if &person.region != region {
+        return Err(Rejection::PersonRegionMismatch {
+            person: person_id.clone(),
+            person_region: person.region.clone(),
+            region: region.clone(),
+        });
+    }
+    Ok(())
+}
+
 fn status_name(status: Status) -> &'static str {
     match status {
         Status::Active => "active",

@@ -6,7 +6,7 @@
 
 use jiff::civil::Date;
 
-use super::{require_employer, require_maternity_eligible, require_person};
+use super::{require_employer, require_maternity_eligible, require_person, require_region_of};
 use crate::domain::benefit::{Birth, allowance_days};
 use crate::domain::contribution::maternity_destination;
 use crate::domain::event::{AllowanceGranted, Event, employer_stream, fund_stream, person_stream};
@@ -44,6 +44,7 @@ impl PayAllowance {
     /// Decision.
     pub fn decide(&self, state: &State, rules: &Rulebook) -> Result<Vec<Event>, Rejection> {
         let person = require_person(state, &self.person, self.birth.date)?;
+        require_region_of(&self.person, person, &self.region)?;
         if let Some(granted) = person.allowances.get(&self.birth.id) {
             return Err(Rejection::AllowanceAlreadyGranted {
                 birth_id: self.birth.id.clone(),
@@ -372,5 +373,20 @@ mod tests {
             ))
             .then_events();
         assert_eq!(granted(&after).amount, yuan("53400.00")); // 9000 × 178 / 30 = 53400.00
+    }
+
+    /// The command's region must be hers: it decides which fund stream was loaded.
+    #[test]
+    fn allowance_in_another_region_is_refused() {
+        let rejection = beijing_firm()
+            .when(pay_allowance(
+                "chen",
+                "bj-firm",
+                "tianjin",
+                birth("c-b1", day(2022, 3, 1), false, 1),
+                day(2022, 3, 10),
+            ))
+            .then_rejected();
+        assert!(matches!(rejection, Rejection::PersonRegionMismatch { .. }));
     }
 }

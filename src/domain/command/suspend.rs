@@ -3,7 +3,7 @@
 
 use jiff::civil::Date;
 
-use super::{require_person, status_name};
+use super::{require_person, require_region_of, status_name};
 use crate::domain::event::{
     AllowanceStopped, EnrollmentStatusChanged, Event, fund_stream, person_stream,
 };
@@ -36,13 +36,7 @@ impl SuspendEnrollment {
     /// Decision.
     pub fn decide(&self, state: &State, rules: &Rulebook) -> Result<Vec<Event>, Rejection> {
         let person = require_person(state, &self.person, self.on)?;
-        if person.region != self.region {
-            return Err(Rejection::PersonRegionMismatch {
-                person: self.person.clone(),
-                person_region: person.region.clone(),
-                region: self.region.clone(),
-            });
-        }
+        require_region_of(&self.person, person, &self.region)?;
         let (status, since) = person.current_status();
         if status != Status::Active {
             return Err(Rejection::EnrollmentNotActive {

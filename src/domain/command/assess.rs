@@ -628,4 +628,60 @@ mod tests {
             yuan("28.80")
         ); // merged 2019-12-01
     }
+
+    /// Where a rule gives employer money to personal accounts (before 国办发〔2021〕14号),
+    /// it is carved out of the employer BMI part; the pooled fund gets the rest.
+    #[test]
+    fn personal_account_share_is_carved_from_the_employer_bmi_part() {
+        let events = given([
+            register(
+                "cq-firm",
+                "chongqing",
+                EmployerCategory::Enterprise,
+                "8000",
+                day(2020, 1, 2),
+            ),
+            enroll(
+                "tang",
+                "cq-firm",
+                "chongqing",
+                PersonKind::Employee,
+                day(2020, 1, 2),
+            ),
+            declare(
+                "cq-firm",
+                "chongqing",
+                2020,
+                &[("tang", Some("8000"))],
+                None,
+                day(2020, 1, 5),
+            ),
+            amend(
+                "chongqing",
+                "employer_personal_account_rate",
+                "0.015",
+                day(2020, 1, 1),
+                day(2019, 12, 1),
+                &[],
+            ),
+        ])
+        .when(assess(
+            "cq-firm",
+            "chongqing",
+            month(2020, 3),
+            &["tang"],
+            day(2020, 3, 10),
+        ))
+        .then_events();
+        let amounts = &chunks(&events)[0].lines[0].amounts;
+        assert_eq!(amounts.employer_bmi, yuan("640.00")); // 8000 × 8.5% − 8000 × 0.5% = 680 − 40
+        assert_eq!(amounts.employer_personal_account, yuan("120.00")); // 8000 × 1.5% = 120.00
+        assert_eq!(amounts.employer_pooled, yuan("520.00")); // 640.00 − 120.00
+        // personal accounts: 120.00 employer share + 8000 × 2% = 160.00 individual = 280.00
+        assert_eq!(
+            credited(&events[0], Account::PersonalAccounts),
+            yuan("280.00")
+        );
+        assert_eq!(credited(&events[0], Account::BmiPooledFund), yuan("520.00"));
+    }
 }

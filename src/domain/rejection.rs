@@ -426,6 +426,63 @@ pub enum Rejection {
     },
 }
 
+impl Rejection {
+    /// A stable name of the variant (for error details on the wire and metrics).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Rejection::ArithmeticOverflow { .. } => "ArithmeticOverflow",
+            Rejection::MalformedAmount { .. } => "MalformedAmount",
+            Rejection::AmountNotPositive { .. } => "AmountNotPositive",
+            Rejection::AmountNegative { .. } => "AmountNegative",
+            Rejection::NegativePosting { .. } => "NegativePosting",
+            Rejection::UnbalancedTransaction { .. } => "UnbalancedTransaction",
+            Rejection::EmptyTransaction { .. } => "EmptyTransaction",
+            Rejection::UnknownRegion { .. } => "UnknownRegion",
+            Rejection::RuleMissing { .. } => "RuleMissing",
+            Rejection::RuleValueInvalid { .. } => "RuleValueInvalid",
+            Rejection::UnknownParameter { .. } => "UnknownParameter",
+            Rejection::AmendmentWithoutAuthority { .. } => "AmendmentWithoutAuthority",
+            Rejection::EmployerAlreadyRegistered { .. } => "EmployerAlreadyRegistered",
+            Rejection::EmployerNotRegistered { .. } => "EmployerNotRegistered",
+            Rejection::EmployerRegionMismatch { .. } => "EmployerRegionMismatch",
+            Rejection::PersonAlreadyEnrolled { .. } => "PersonAlreadyEnrolled",
+            Rejection::PersonNotEnrolled { .. } => "PersonNotEnrolled",
+            Rejection::FlexibleWorkersNotAllowed { .. } => "FlexibleWorkersNotAllowed",
+            Rejection::EmployerRequirement { .. } => "EmployerRequirement",
+            Rejection::MigrationWithoutInsurance { .. } => "MigrationWithoutInsurance",
+            Rejection::EnrollmentNotActive { .. } => "EnrollmentNotActive",
+            Rejection::EnrollmentNotSuspended { .. } => "EnrollmentNotSuspended",
+            Rejection::StatusChangeOutOfOrder { .. } => "StatusChangeOutOfOrder",
+            Rejection::NotEnrolledInMaternity { .. } => "NotEnrolledInMaternity",
+            Rejection::ContributionsInterrupted { .. } => "ContributionsInterrupted",
+            Rejection::EmptyDeclaration { .. } => "EmptyDeclaration",
+            Rejection::EmptyRoster { .. } => "EmptyRoster",
+            Rejection::PersonNotWithEmployer { .. } => "PersonNotWithEmployer",
+            Rejection::AlreadyAssessed { .. } => "AlreadyAssessed",
+            Rejection::NothingAssessed { .. } => "NothingAssessed",
+            Rejection::CollectionExceedsArrears { .. } => "CollectionExceedsArrears",
+            Rejection::BackPaymentNotInPast { .. } => "BackPaymentNotInPast",
+            Rejection::MaternityFundClosed { .. } => "MaternityFundClosed",
+            Rejection::ClearanceCutoffMismatch { .. } => "ClearanceCutoffMismatch",
+            Rejection::ClearanceAlreadySettled { .. } => "ClearanceAlreadySettled",
+            Rejection::MergerStepOutOfOrder { .. } => "MergerStepOutOfOrder",
+            Rejection::MergerStepRepeated { .. } => "MergerStepRepeated",
+            Rejection::MaternityFundNotEmpty { .. } => "MaternityFundNotEmpty",
+            Rejection::AllowanceAlreadyGranted { .. } => "AllowanceAlreadyGranted",
+            Rejection::NoBabies { .. } => "NoBabies",
+            Rejection::EmployerWageUnknown { .. } => "EmployerWageUnknown",
+            Rejection::ClaimAlreadySettled { .. } => "ClaimAlreadySettled",
+            Rejection::PrenatalQuotaExhausted { .. } => "PrenatalQuotaExhausted",
+            Rejection::DeliveryAlreadySettled { .. } => "DeliveryAlreadySettled",
+            Rejection::TooManyEvents { .. } => "TooManyEvents",
+            Rejection::InvalidMonth { .. } => "InvalidMonth",
+            Rejection::EmployerOutsideRegion { .. } => "EmployerOutsideRegion",
+            Rejection::PersonRegionMismatch { .. } => "PersonRegionMismatch",
+            Rejection::InBatch { .. } => "InBatch",
+        }
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
 mod tests {

@@ -214,8 +214,30 @@ pub struct ContributionRules {
     pub base_cap: Option<Yuan>,
     /// Base for an unknown wage.
     pub default_base: Yuan,
+    /// The base declaration year the month draws its wages from (Beijing's contribution
+    /// year starts in July, so 2021-03 uses the declaration of 2020).
+    pub declaration_year: i16,
     /// Every rule value used, for the event.
     pub applied: Vec<AppliedRule>,
+}
+
+/// The declaration year of a month: its calendar year if the month is on or after the
+/// region's `contribution_year_start_month`, else the year before.
+pub fn declaration_year(
+    rules: &Rulebook,
+    region: &RegionId,
+    month: Month,
+) -> Result<(i16, AppliedRule), Rejection> {
+    let (start, rule) = rules.count(region, "contribution_year_start_month", month.first_day())?;
+    let starts_this_year = i64::from(month.month) >= i64::from(start);
+    Ok((
+        if starts_this_year {
+            month.year
+        } else {
+            month.year - 1
+        },
+        rule,
+    ))
 }
 
 impl ContributionRules {
@@ -255,6 +277,8 @@ impl ContributionRules {
         };
         let base_floor = optional("base_floor")?;
         let base_cap = optional("base_cap")?;
+        let (declaration_year, rule) = declaration_year(rules, region, month)?;
+        applied.push(rule);
         Ok(ContributionRules {
             employer_bmi_rate,
             employer_bmi_relief_factor,
@@ -266,6 +290,7 @@ impl ContributionRules {
             base_floor,
             base_cap,
             default_base,
+            declaration_year,
             applied,
         })
     }

@@ -238,13 +238,14 @@ mod tests {
                 PersonKind::Employee,
                 day(2020, 1, 2),
             ),
+            // Beijing's contribution year starts in July: 2021-03 uses the 2020 declaration.
             declare(
                 "bj-firm",
                 "beijing",
-                2021,
+                2020,
                 &[("wang", Some("4000")), ("zhao", Some("30000"))],
                 None,
-                day(2021, 1, 5),
+                day(2020, 7, 5),
             ),
         ])
         .when(assess(
@@ -403,13 +404,22 @@ mod tests {
                 PersonKind::Employee,
                 day(2020, 1, 2),
             ),
+            // 2020-03 draws on the 2019 declaration (year from July), 2020-07 on 2020's.
+            declare(
+                "bj-firm",
+                "beijing",
+                2019,
+                &[("li", Some("10000"))],
+                None,
+                day(2019, 7, 5),
+            ),
             declare(
                 "bj-firm",
                 "beijing",
                 2020,
                 &[("li", Some("10000"))],
                 None,
-                day(2020, 1, 5),
+                day(2020, 7, 5),
             ),
             amend(
                 "beijing",
@@ -683,5 +693,63 @@ mod tests {
             yuan("280.00")
         );
         assert_eq!(credited(&events[0], Account::BmiPooledFund), yuan("520.00"));
+    }
+
+    /// Beijing's declaration year runs July to June: 2021-06 uses the 2020 declaration,
+    /// 2021-07 the 2021 one.
+    #[test]
+    fn beijing_declaration_year_starts_in_july() {
+        let scenario = given([
+            register(
+                "bj-firm",
+                "beijing",
+                EmployerCategory::Enterprise,
+                "12000",
+                day(2020, 1, 2),
+            ),
+            enroll(
+                "wang",
+                "bj-firm",
+                "beijing",
+                PersonKind::Employee,
+                day(2020, 1, 2),
+            ),
+            declare(
+                "bj-firm",
+                "beijing",
+                2020,
+                &[("wang", Some("8000"))],
+                None,
+                day(2020, 7, 5),
+            ),
+            declare(
+                "bj-firm",
+                "beijing",
+                2021,
+                &[("wang", Some("9000"))],
+                None,
+                day(2021, 7, 5),
+            ),
+        ]);
+        let june = scenario
+            .when(assess(
+                "bj-firm",
+                "beijing",
+                month(2021, 6),
+                &["wang"],
+                day(2021, 6, 10),
+            ))
+            .then_events();
+        assert_eq!(chunks(&june)[0].lines[0].base, yuan("8000"));
+        let july = scenario
+            .when(assess(
+                "bj-firm",
+                "beijing",
+                month(2021, 7),
+                &["wang"],
+                day(2021, 7, 10),
+            ))
+            .then_events();
+        assert_eq!(chunks(&july)[0].lines[0].base, yuan("9000"));
     }
 }

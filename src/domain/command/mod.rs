@@ -426,7 +426,7 @@ fn roster_lines(
                 month,
             });
         }
-        let wage = employer.declared_wage(month.year, person_id);
+        let wage = employer.declared_wage(contribution.declaration_year, person_id);
         lines.push(contribution.line(person_id, person.kind, wage)?);
     }
     Ok(lines)

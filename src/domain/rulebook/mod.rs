@@ -79,7 +79,8 @@ pub fn parameter_kind(parameter: &str) -> Option<ParameterKind> {
         | "mutual_aid_individual_monthly"
         | "delivery_payment"
         | "prenatal_quota" => ParameterKind::Amount,
-        "national_leave_days"
+        "contribution_year_start_month"
+        | "national_leave_days"
         | "difficult_birth_extra_days"
         | "extra_baby_days"
         | "miscarriage_early_days"

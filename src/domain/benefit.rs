@@ -63,6 +63,9 @@ pub struct Birth {
     pub difficult: bool,
     /// Number of babies, at least one.
     pub babies: u8,
+    /// Set for a miscarriage (流产): completed months of pregnancy. Leave is then 15 days
+    /// under 4 months and 42 days from 4 months (national rules), nothing else added.
+    pub miscarriage_months: Option<u8>,
 }
 
 /// The allowance days and where each part came from.
@@ -92,7 +95,7 @@ pub fn allowance_days(
     region: &RegionId,
     birth: &Birth,
 ) -> Result<AllowanceDays, Rejection> {
-    if birth.babies == 0 {
+    if birth.babies == 0 && birth.miscarriage_months.is_none() {
         return Err(Rejection::NoBabies {
             birth_id: birth.id.clone(),
         });
@@ -104,6 +107,25 @@ pub fn allowance_days(
         applied.push(rule);
         Ok(value)
     };
+    if let Some(months) = birth.miscarriage_months {
+        let name = if months < 4 {
+            "miscarriage_early_days"
+        } else {
+            "miscarriage_late_days"
+        };
+        let leave_days = count(name)?;
+        let divisor = count("allowance_divisor_days")?;
+        return Ok(AllowanceDays {
+            national: leave_days,
+            difficult_birth: 0,
+            extra_babies: 0,
+            regional: 0,
+            leave_days,
+            allowance_days: leave_days,
+            divisor,
+            rules: applied,
+        });
+    }
     let national = count("national_leave_days")?;
     let difficult_birth = if birth.difficult {
         count("difficult_birth_extra_days")?

@@ -196,6 +196,8 @@ pub struct ContributionLine {
 pub struct ContributionRules {
     /// Employer BMI rate.
     pub employer_bmi_rate: Rate,
+    /// Multiplier of the employer BMI rate (COVID relief 医保发〔2020〕6号: 0.5; else 1).
+    pub employer_bmi_relief_factor: Rate,
     /// Maternity rate.
     pub maternity_rate: Rate,
     /// Individual BMI rate.
@@ -212,8 +214,30 @@ pub struct ContributionRules {
     pub base_cap: Option<Yuan>,
     /// Base for an unknown wage.
     pub default_base: Yuan,
+    /// The base declaration year the month draws its wages from (Beijing's contribution
+    /// year starts in July, so 2021-03 uses the declaration of 2020).
+    pub declaration_year: i16,
     /// Every rule value used, for the event.
     pub applied: Vec<AppliedRule>,
+}
+
+/// The declaration year of a month: its calendar year if the month is on or after the
+/// region's `contribution_year_start_month`, else the year before.
+pub fn declaration_year(
+    rules: &Rulebook,
+    region: &RegionId,
+    month: Month,
+) -> Result<(i16, AppliedRule), Rejection> {
+    let (start, rule) = rules.count(region, "contribution_year_start_month", month.first_day())?;
+    let starts_this_year = i64::from(month.month) >= i64::from(start);
+    Ok((
+        if starts_this_year {
+            month.year
+        } else {
+            month.year - 1
+        },
+        rule,
+    ))
 }
 
 impl ContributionRules {
@@ -233,6 +257,7 @@ impl ContributionRules {
             Ok(value)
         };
         let employer_bmi_rate = rate("employer_bmi_rate")?;
+        let employer_bmi_relief_factor = rate("employer_bmi_relief_factor")?;
         let maternity_rate = rate("maternity_rate")?;
         let individual_rate = rate("individual_bmi_rate")?;
         let personal_account_rate = rate("employer_personal_account_rate")?;
@@ -252,8 +277,11 @@ impl ContributionRules {
         };
         let base_floor = optional("base_floor")?;
         let base_cap = optional("base_cap")?;
+        let (declaration_year, rule) = declaration_year(rules, region, month)?;
+        applied.push(rule);
         Ok(ContributionRules {
             employer_bmi_rate,
+            employer_bmi_relief_factor,
             maternity_rate,
             individual_rate,
             personal_account_rate,
@@ -262,6 +290,7 @@ impl ContributionRules {
             base_floor,
             base_cap,
             default_base,
+            declaration_year,
             applied,
         })
     }
@@ -289,7 +318,16 @@ impl ContributionRules {
         let (base, base_source) = self.base(declared_wage);
         let mut amounts = ContributionAmounts::default();
         if kind.employer_pays() {
-            let merged_rate = self.employer_bmi_rate.checked_add(self.maternity_rate)?;
+            // The relief halves the BMI part only; the maternity part is never reduced.
+            let relieved = self
+                .employer_bmi_rate
+                .fraction()
+                .checked_mul(self.employer_bmi_relief_factor.fraction())
+                .map(Rate::from_fraction)
+                .ok_or(Rejection::ArithmeticOverflow {
+                    operation: "rate × relief factor",
+                })?;
+            let merged_rate = relieved.checked_add(self.maternity_rate)?;
             amounts.maternity = base.times_rate(self.maternity_rate)?;
             amounts.employer_total = base.times_rate(merged_rate)?;
             amounts.employer_bmi = amounts.employer_total.checked_sub(amounts.maternity)?;
@@ -415,4 +453,80 @@ pub fn chunk_lines(
         });
     }
     Ok(chunks)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
+mod tests {
+    use super::*;
+    use crate::domain::command::{MigrateEnrollments, MigrationRecord};
+    use crate::domain::event::Event;
+    use crate::domain::testing::*;
+
+    /// 450 employees assessed in one command: three events of 200, 200 and 50 lines, each
+    /// balanced, each encoded well under sled's 128 KiB inline limit, totals adding up.
+    #[test]
+    fn large_rosters_are_chunked_into_small_events() {
+        let ids: Vec<String> = (0..450).map(|n| format!("62010219900101{n:04}")).collect();
+        let records = ids
+            .iter()
+            .map(|id| MigrationRecord {
+                person: person(id),
+                employer: employer("lz-firm"),
+                held_bmi: true,
+                held_maternity: true,
+                insured_since: day(2018, 1, 2),
+            })
+            .collect();
+        let wages: Vec<(&str, Option<&str>)> =
+            ids.iter().map(|id| (id.as_str(), Some("5000"))).collect();
+        let roster: Vec<&str> = ids.iter().map(String::as_str).collect();
+        let events = gansu_lanzhou()
+            .and(MigrateEnrollments {
+                region: region("gansu-lanzhou"),
+                agency: "兰州市医疗保障局".to_string(),
+                migrated_on: day(2019, 9, 1),
+                records,
+            })
+            .and(declare(
+                "lz-firm",
+                "gansu-lanzhou",
+                2019,
+                &wages,
+                None,
+                day(2019, 9, 2),
+            ))
+            .when(assess(
+                "lz-firm",
+                "gansu-lanzhou",
+                month(2019, 10),
+                &roster,
+                day(2019, 10, 10),
+            ))
+            .then_events();
+        let sizes: Vec<usize> = chunks(&events)
+            .iter()
+            .map(|chunk| chunk.lines.len())
+            .collect();
+        assert_eq!(sizes, [200, 200, 50]);
+        let config = bincode::config::standard();
+        for event in &events {
+            let bytes = bincode::serde::encode_to_vec(event, config).unwrap();
+            assert!(
+                bytes.len() < STORED_VALUE_BYTES_MAX,
+                "{} bytes",
+                bytes.len()
+            );
+            let Event::ContributionAssessed(chunk) = event else {
+                panic!("assessed")
+            };
+            assert!(
+                bytes.len() / chunk.lines.len() < LINE_BYTES_MAX,
+                "lines stay under the bound"
+            );
+        }
+        // 450 × (5000 × 7.7% + 5000 × 2%) = 450 × 485.00 = 218250.00
+        let total = Yuan::sum(chunks(&events).iter().map(|chunk| &chunk.totals.total)).unwrap();
+        assert_eq!(total, yuan("218250.00"));
+    }
 }

@@ -68,6 +68,15 @@ pub struct Month {
 }
 
 impl Month {
+    /// A checked month (1..=12, year 1..=9999): the way in for wire input.
+    pub fn new(year: i16, month: i8) -> Result<Month, super::rejection::Rejection> {
+        if (1..=12).contains(&month) && (1..=9999).contains(&year) {
+            Ok(Month { year, month })
+        } else {
+            Err(super::rejection::Rejection::InvalidMonth { year, month })
+        }
+    }
+
     /// The month containing `date`.
     pub fn of(date: Date) -> Month {
         Month {
@@ -94,5 +103,22 @@ impl Month {
 impl fmt::Display for Month {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(formatter, "{:04}-{:02}", self.year, self.month)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
+mod tests {
+    use super::*;
+
+    /// Month::new refuses month 13 and 0; first and last days are calendar-correct.
+    #[test]
+    fn months_are_checked_and_bounded() {
+        assert!(Month::new(2020, 13).is_err());
+        assert!(Month::new(2020, 0).is_err());
+        let february = Month::new(2020, 2).unwrap();
+        assert_eq!(february.first_day(), jiff::civil::date(2020, 2, 1));
+        assert_eq!(february.last_day(), jiff::civil::date(2020, 2, 29)); // leap year
+        assert_eq!(february.to_string(), "2020-02");
     }
 }

@@ -8,9 +8,14 @@
 use proptest::prelude::*;
 use rust_decimal::Decimal;
 
-use super::command::{CloseMaternityFund, Command, SettleClearance, TransferMaternityBalance};
+use super::benefit::{ClaimKind, Delivery, HospitalLevel};
+use super::command::{
+    CloseMaternityFund, Command, ResumeEnrollment, SettleClearance, SettleMedicalClaim,
+    TransferMaternityBalance,
+};
 use super::contribution::{ContributionRules, lines_transaction};
 use super::event::{AdjustmentKind, Event};
+use super::ids::{ClaimId, PregnancyId};
 use super::ids::{Month, PersonId, RegionId};
 use super::money::{Yuan, round_fen};
 use super::party::{EmployerCategory, PersonKind};
@@ -155,6 +160,17 @@ enum Step {
     Merge {
         step: usize,
     },
+    Suspend {
+        person: usize,
+        month: usize,
+        resume: bool,
+    },
+    StopBenefitsOnInterruption,
+    Delivery {
+        amount: i64,
+        month: usize,
+        caesarean: bool,
+    },
 }
 
 const PEOPLE: [&str; 3] = ["ma", "zhang", "liu"];
@@ -185,6 +201,19 @@ fn step_strategy() -> impl Strategy<Value = Step> {
         (100_000i64..3_000_000).prop_map(|wage| Step::Correct { wage }),
         (0usize..3, 0usize..12).prop_map(|(person, month)| Step::Allowance { person, month }),
         (0usize..3).prop_map(|step| Step::Merge { step }),
+        (0usize..3, 0usize..12, any::<bool>()).prop_map(|(person, month, resume)| Step::Suspend {
+            person,
+            month,
+            resume
+        }),
+        Just(Step::StopBenefitsOnInterruption),
+        (1i64..800_000, 0usize..12, any::<bool>()).prop_map(|(amount, month, caesarean)| {
+            Step::Delivery {
+                amount,
+                month,
+                caesarean,
+            }
+        }),
     ]
 }
 
@@ -202,12 +231,18 @@ fn command_of(step: &Step, index: usize, scenario: &Scenario) -> Command {
             assess("lz-firm", lanzhou, at, &roster, at.first_day())
         }
         Step::Collect { month, per_mille } => {
-            // A share of the month's arrears, so that most collections are accepted.
-            let at = month_at(*month);
-            let arrears = scenario.state.employers[&employer("lz-firm")]
-                .months
-                .get(&at)
-                .map_or(Yuan::ZERO, |account| account.arrears());
+            // A share of the arrears of a month that has some (picked by `month`), so
+            // that most collections are accepted.
+            let months = &scenario.state.employers[&employer("lz-firm")].months;
+            let owing: Vec<(Month, Yuan)> = months
+                .iter()
+                .map(|(at, account)| (*at, account.arrears()))
+                .filter(|(_, arrears)| !arrears.is_zero() && !arrears.is_negative())
+                .collect();
+            let (at, arrears) = owing
+                .get(month % owing.len().max(1))
+                .copied()
+                .unwrap_or((month_at(*month), Yuan::ZERO));
             let share = arrears.decimal() * Decimal::new(*per_mille, 3);
             let amount = if share > Decimal::ZERO {
                 round_fen(share)
@@ -271,6 +306,54 @@ fn command_of(step: &Step, index: usize, scenario: &Scenario) -> Command {
             ),
             month_at(*month).last_day(),
         ),
+        Step::Suspend {
+            person: who,
+            month,
+            resume,
+        } => {
+            let on = month_at(*month).first_day();
+            if *resume {
+                ResumeEnrollment {
+                    person: person(PEOPLE[*who]),
+                    on,
+                    reason: "law".into(),
+                }
+                .into()
+            } else {
+                suspend(PEOPLE[*who], lanzhou, on)
+            }
+        }
+        Step::StopBenefitsOnInterruption => amend(
+            lanzhou,
+            "benefits_stop_on_interruption",
+            "true",
+            day(2019, 1, 1),
+            day(2019, 1, 1),
+            &[],
+        ),
+        Step::Delivery {
+            amount,
+            month,
+            caesarean,
+        } => SettleMedicalClaim {
+            claim: ClaimId::new(format!("delivery-{index}")),
+            person: person("liu"),
+            region: region(lanzhou),
+            institution: "law".into(),
+            kind: ClaimKind::Delivery {
+                pregnancy: PregnancyId::new(format!("liu-{index}")),
+                delivery: if *caesarean {
+                    Delivery::Caesarean
+                } else {
+                    Delivery::Vaginal
+                },
+                level: HospitalLevel::Secondary,
+            },
+            service_date: month_at(*month).first_day(),
+            settled_on: month_at(*month).last_day(),
+            actual: fen(*amount),
+        }
+        .into(),
         Step::Merge { step } => match step {
             0 => SettleClearance {
                 region: region(lanzhou),

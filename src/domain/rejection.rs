@@ -406,6 +406,81 @@ pub enum Rejection {
         /// The amended region.
         region: RegionId,
     },
+    /// The person is enrolled in another region than the command's.
+    #[error("region: person {person} is enrolled in {person_region}, not {region}")]
+    PersonRegionMismatch {
+        /// The person.
+        person: PersonId,
+        /// Her region.
+        person_region: RegionId,
+        /// The region in the command.
+        region: RegionId,
+    },
+    /// A command of a batch was refused; the batch is refused whole.
+    #[error("commands[{index}]: {rejection}; the batch was not applied")]
+    InBatch {
+        /// Index of the refused command in the batch.
+        index: usize,
+        /// Why it was refused.
+        rejection: Box<Rejection>,
+    },
+}
+
+impl Rejection {
+    /// A stable name of the variant (for error details on the wire and metrics).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Rejection::ArithmeticOverflow { .. } => "ArithmeticOverflow",
+            Rejection::MalformedAmount { .. } => "MalformedAmount",
+            Rejection::AmountNotPositive { .. } => "AmountNotPositive",
+            Rejection::AmountNegative { .. } => "AmountNegative",
+            Rejection::NegativePosting { .. } => "NegativePosting",
+            Rejection::UnbalancedTransaction { .. } => "UnbalancedTransaction",
+            Rejection::EmptyTransaction { .. } => "EmptyTransaction",
+            Rejection::UnknownRegion { .. } => "UnknownRegion",
+            Rejection::RuleMissing { .. } => "RuleMissing",
+            Rejection::RuleValueInvalid { .. } => "RuleValueInvalid",
+            Rejection::UnknownParameter { .. } => "UnknownParameter",
+            Rejection::AmendmentWithoutAuthority { .. } => "AmendmentWithoutAuthority",
+            Rejection::EmployerAlreadyRegistered { .. } => "EmployerAlreadyRegistered",
+            Rejection::EmployerNotRegistered { .. } => "EmployerNotRegistered",
+            Rejection::EmployerRegionMismatch { .. } => "EmployerRegionMismatch",
+            Rejection::PersonAlreadyEnrolled { .. } => "PersonAlreadyEnrolled",
+            Rejection::PersonNotEnrolled { .. } => "PersonNotEnrolled",
+            Rejection::FlexibleWorkersNotAllowed { .. } => "FlexibleWorkersNotAllowed",
+            Rejection::EmployerRequirement { .. } => "EmployerRequirement",
+            Rejection::MigrationWithoutInsurance { .. } => "MigrationWithoutInsurance",
+            Rejection::EnrollmentNotActive { .. } => "EnrollmentNotActive",
+            Rejection::EnrollmentNotSuspended { .. } => "EnrollmentNotSuspended",
+            Rejection::StatusChangeOutOfOrder { .. } => "StatusChangeOutOfOrder",
+            Rejection::NotEnrolledInMaternity { .. } => "NotEnrolledInMaternity",
+            Rejection::ContributionsInterrupted { .. } => "ContributionsInterrupted",
+            Rejection::EmptyDeclaration { .. } => "EmptyDeclaration",
+            Rejection::EmptyRoster { .. } => "EmptyRoster",
+            Rejection::PersonNotWithEmployer { .. } => "PersonNotWithEmployer",
+            Rejection::AlreadyAssessed { .. } => "AlreadyAssessed",
+            Rejection::NothingAssessed { .. } => "NothingAssessed",
+            Rejection::CollectionExceedsArrears { .. } => "CollectionExceedsArrears",
+            Rejection::BackPaymentNotInPast { .. } => "BackPaymentNotInPast",
+            Rejection::MaternityFundClosed { .. } => "MaternityFundClosed",
+            Rejection::ClearanceCutoffMismatch { .. } => "ClearanceCutoffMismatch",
+            Rejection::ClearanceAlreadySettled { .. } => "ClearanceAlreadySettled",
+            Rejection::MergerStepOutOfOrder { .. } => "MergerStepOutOfOrder",
+            Rejection::MergerStepRepeated { .. } => "MergerStepRepeated",
+            Rejection::MaternityFundNotEmpty { .. } => "MaternityFundNotEmpty",
+            Rejection::AllowanceAlreadyGranted { .. } => "AllowanceAlreadyGranted",
+            Rejection::NoBabies { .. } => "NoBabies",
+            Rejection::EmployerWageUnknown { .. } => "EmployerWageUnknown",
+            Rejection::ClaimAlreadySettled { .. } => "ClaimAlreadySettled",
+            Rejection::PrenatalQuotaExhausted { .. } => "PrenatalQuotaExhausted",
+            Rejection::DeliveryAlreadySettled { .. } => "DeliveryAlreadySettled",
+            Rejection::TooManyEvents { .. } => "TooManyEvents",
+            Rejection::InvalidMonth { .. } => "InvalidMonth",
+            Rejection::EmployerOutsideRegion { .. } => "EmployerOutsideRegion",
+            Rejection::PersonRegionMismatch { .. } => "PersonRegionMismatch",
+            Rejection::InBatch { .. } => "InBatch",
+        }
+    }
 }
 
 #[cfg(test)]

@@ -345,6 +345,7 @@ pub fn birth(id: &str, date: Date, difficult: bool, babies: u8) -> Birth {
         delivery: Delivery::Vaginal,
         difficult,
         babies,
+        miscarriage_months: None,
     }
 }
 
@@ -384,9 +385,10 @@ pub fn prenatal(claim: &str, person_id: &str, region_id: &str, actual: &str, on:
 }
 
 /// Suspends (interrupts contributions).
-pub fn suspend(person_id: &str, on: Date) -> Command {
+pub fn suspend(person_id: &str, region_id: &str, on: Date) -> Command {
     SuspendEnrollment {
         person: person(person_id),
+        region: region(region_id),
         on,
         reason: "中断参保缴费".to_string(),
     }
@@ -521,4 +523,15 @@ pub fn gansu_lanzhou_closed() -> Scenario {
             region: region("gansu-lanzhou"),
             closed_on: day(2019, 12, 20),
         })
+}
+
+/// Snapshots events as YAML in the top-level `snapshots/` folder (reviewed by auditors:
+/// every figure with the rules and documents it was computed from).
+pub fn snapshot_events(name: &str, events: &[Event]) {
+    insta::with_settings!({
+        snapshot_path => concat!(env!("CARGO_MANIFEST_DIR"), "/snapshots"),
+        prepend_module_to_snapshot => false,
+    }, {
+        insta::assert_yaml_snapshot!(name, events);
+    });
 }

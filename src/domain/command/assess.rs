@@ -238,13 +238,14 @@ mod tests {
                 PersonKind::Employee,
                 day(2020, 1, 2),
             ),
+            // Beijing's contribution year starts in July: 2021-03 uses the 2020 declaration.
             declare(
                 "bj-firm",
                 "beijing",
-                2021,
+                2020,
                 &[("wang", Some("4000")), ("zhao", Some("30000"))],
                 None,
-                day(2021, 1, 5),
+                day(2020, 7, 5),
             ),
         ])
         .when(assess(
@@ -382,5 +383,373 @@ mod tests {
             ))
             .then_rejected();
         assert!(matches!(rejection, Rejection::AlreadyAssessed { .. }));
+    }
+
+    /// COVID relief (医保发〔2020〕6号), applied by amendment: the employer BMI part is
+    /// halved from 2020-02 to 2020-06; the maternity part is not.
+    #[test]
+    fn covid_relief_halves_the_employer_bmi_part_only() {
+        let scenario = given([
+            register(
+                "bj-firm",
+                "beijing",
+                EmployerCategory::Enterprise,
+                "12000",
+                day(2020, 1, 2),
+            ),
+            enroll(
+                "li",
+                "bj-firm",
+                "beijing",
+                PersonKind::Employee,
+                day(2020, 1, 2),
+            ),
+            // 2020-03 draws on the 2019 declaration (year from July), 2020-07 on 2020's.
+            declare(
+                "bj-firm",
+                "beijing",
+                2019,
+                &[("li", Some("10000"))],
+                None,
+                day(2019, 7, 5),
+            ),
+            declare(
+                "bj-firm",
+                "beijing",
+                2020,
+                &[("li", Some("10000"))],
+                None,
+                day(2020, 7, 5),
+            ),
+            amend(
+                "beijing",
+                "employer_bmi_relief_factor",
+                "0.5",
+                day(2020, 2, 1),
+                day(2020, 1, 20),
+                &[],
+            ),
+            amend(
+                "beijing",
+                "employer_bmi_relief_factor",
+                "1",
+                day(2020, 7, 1),
+                day(2020, 1, 20),
+                &[],
+            ),
+        ]);
+        let march = scenario
+            .when(assess(
+                "bj-firm",
+                "beijing",
+                month(2020, 3),
+                &["li"],
+                day(2020, 3, 10),
+            ))
+            .then_events();
+        let line = &chunks(&march)[0].lines[0];
+        assert_eq!(line.amounts.employer_total, yuan("530.00")); // 10000 × (9% × 0.5 + 0.8%) = 530.00
+        assert_eq!(line.amounts.maternity, yuan("80.00")); // 10000 × 0.8% = 80.00
+        assert_eq!(line.amounts.employer_bmi, yuan("450.00")); // 530.00 − 80.00
+        let july = scenario
+            .when(assess(
+                "bj-firm",
+                "beijing",
+                month(2020, 7),
+                &["li"],
+                day(2020, 7, 10),
+            ))
+            .then_events();
+        assert_eq!(
+            chunks(&july)[0].lines[0].amounts.employer_total,
+            yuan("980.00")
+        ); // 10000 × 9.8%
+    }
+
+    /// Beijing retirees on a roster pay the 3 yuan mutual-aid amount and nothing else.
+    #[test]
+    fn beijing_retiree_pays_only_the_mutual_aid_amount() {
+        let events = given([
+            register(
+                "bj-firm",
+                "beijing",
+                EmployerCategory::Enterprise,
+                "12000",
+                day(2020, 1, 2),
+            ),
+            enroll(
+                "lao",
+                "bj-firm",
+                "beijing",
+                PersonKind::Retiree,
+                day(2020, 1, 2),
+            ),
+        ])
+        .when(assess(
+            "bj-firm",
+            "beijing",
+            month(2020, 3),
+            &["lao"],
+            day(2020, 3, 10),
+        ))
+        .then_events();
+        let line = &chunks(&events)[0].lines[0];
+        assert_eq!(line.amounts.employer_total, yuan("0"));
+        assert_eq!(line.amounts.individual, yuan("0"));
+        assert_eq!(line.amounts.total, yuan("3.00")); // 3 yuan a month, retirees too
+        assert_eq!(credited(&events[0], Account::MutualAidFund), yuan("3.00"));
+    }
+
+    /// Tianjin merged on 2019-06-01: 2019-05 credits the maternity fund, 2019-06 the
+    /// pooled fund's maternity line; rates 10% + 0.5% are tagged [A].
+    #[test]
+    fn tianjin_merge_on_2019_06_01() {
+        let scenario = given([
+            register(
+                "tj-firm",
+                "tianjin",
+                EmployerCategory::Enterprise,
+                "7000",
+                day(2019, 1, 2),
+            ),
+            enroll(
+                "hu",
+                "tj-firm",
+                "tianjin",
+                PersonKind::Employee,
+                day(2019, 1, 2),
+            ),
+            declare(
+                "tj-firm",
+                "tianjin",
+                2019,
+                &[("hu", Some("7000"))],
+                None,
+                day(2019, 1, 5),
+            ),
+        ]);
+        let may = scenario
+            .when(assess(
+                "tj-firm",
+                "tianjin",
+                month(2019, 5),
+                &["hu"],
+                day(2019, 5, 10),
+            ))
+            .then_events();
+        let june = scenario
+            .when(assess(
+                "tj-firm",
+                "tianjin",
+                month(2019, 6),
+                &["hu"],
+                day(2019, 6, 10),
+            ))
+            .then_events();
+        let line = &chunks(&june)[0].lines[0];
+        assert_eq!(line.amounts.employer_total, yuan("735.00")); // 7000 × (10% + 0.5%) = 735.00
+        assert_eq!(line.amounts.maternity, yuan("35.00")); // 7000 × 0.5% = 35.00
+        assert_eq!(line.amounts.total, yuan("875.00")); // 735.00 + 7000 × 2% = 735.00 + 140.00
+        assert_eq!(credited(&may[0], Account::MaternityFund), yuan("35.00"));
+        assert_eq!(
+            credited(&june[0], Account::BmiPooledMaternity),
+            yuan("35.00")
+        );
+    }
+
+    /// Chongqing (rates [A] 8% + 0.5%, merge 2020-01-01 [A]) and Gansu 天水市 (its own
+    /// [A] rates 6.5% + 0.6%, Gansu's merge date 2019-12-01 inherited).
+    #[test]
+    fn chongqing_and_tianshui_use_their_own_rates() {
+        let events = given([
+            register(
+                "cq-firm",
+                "chongqing",
+                EmployerCategory::Enterprise,
+                "8000",
+                day(2019, 1, 2),
+            ),
+            enroll(
+                "tang",
+                "cq-firm",
+                "chongqing",
+                PersonKind::Employee,
+                day(2019, 1, 2),
+            ),
+            declare(
+                "cq-firm",
+                "chongqing",
+                2019,
+                &[("tang", Some("8000"))],
+                None,
+                day(2019, 1, 5),
+            ),
+        ])
+        .when(assess(
+            "cq-firm",
+            "chongqing",
+            month(2019, 12),
+            &["tang"],
+            day(2019, 12, 10),
+        ))
+        .then_events();
+        let line = &chunks(&events)[0].lines[0];
+        assert_eq!(line.amounts.employer_total, yuan("680.00")); // 8000 × 8.5% = 680.00
+        assert_eq!(line.amounts.maternity, yuan("40.00")); // 8000 × 0.5% = 40.00
+        assert_eq!(credited(&events[0], Account::MaternityFund), yuan("40.00")); // before 2020-01-01
+
+        let events = given([
+            register(
+                "ts-school",
+                "gansu-tianshui",
+                EmployerCategory::Institution,
+                "4800",
+                day(2019, 1, 2),
+            ),
+            enroll(
+                "bai",
+                "ts-school",
+                "gansu-tianshui",
+                PersonKind::Employee,
+                day(2019, 1, 2),
+            ),
+            declare(
+                "ts-school",
+                "gansu-tianshui",
+                2019,
+                &[("bai", Some("4800"))],
+                None,
+                day(2019, 1, 5),
+            ),
+        ])
+        .when(assess(
+            "ts-school",
+            "gansu-tianshui",
+            month(2019, 12),
+            &["bai"],
+            day(2019, 12, 10),
+        ))
+        .then_events();
+        let line = &chunks(&events)[0].lines[0];
+        assert_eq!(line.amounts.employer_total, yuan("340.80")); // 4800 × (6.5% + 0.6%) = 340.80
+        assert_eq!(line.amounts.maternity, yuan("28.80")); // 4800 × 0.6% = 28.80
+        assert_eq!(
+            credited(&events[0], Account::BmiPooledMaternity),
+            yuan("28.80")
+        ); // merged 2019-12-01
+    }
+
+    /// Where a rule gives employer money to personal accounts (before 国办发〔2021〕14号),
+    /// it is carved out of the employer BMI part; the pooled fund gets the rest.
+    #[test]
+    fn personal_account_share_is_carved_from_the_employer_bmi_part() {
+        let events = given([
+            register(
+                "cq-firm",
+                "chongqing",
+                EmployerCategory::Enterprise,
+                "8000",
+                day(2020, 1, 2),
+            ),
+            enroll(
+                "tang",
+                "cq-firm",
+                "chongqing",
+                PersonKind::Employee,
+                day(2020, 1, 2),
+            ),
+            declare(
+                "cq-firm",
+                "chongqing",
+                2020,
+                &[("tang", Some("8000"))],
+                None,
+                day(2020, 1, 5),
+            ),
+            amend(
+                "chongqing",
+                "employer_personal_account_rate",
+                "0.015",
+                day(2020, 1, 1),
+                day(2019, 12, 1),
+                &[],
+            ),
+        ])
+        .when(assess(
+            "cq-firm",
+            "chongqing",
+            month(2020, 3),
+            &["tang"],
+            day(2020, 3, 10),
+        ))
+        .then_events();
+        let amounts = &chunks(&events)[0].lines[0].amounts;
+        assert_eq!(amounts.employer_bmi, yuan("640.00")); // 8000 × 8.5% − 8000 × 0.5% = 680 − 40
+        assert_eq!(amounts.employer_personal_account, yuan("120.00")); // 8000 × 1.5% = 120.00
+        assert_eq!(amounts.employer_pooled, yuan("520.00")); // 640.00 − 120.00
+        // personal accounts: 120.00 employer share + 8000 × 2% = 160.00 individual = 280.00
+        assert_eq!(
+            credited(&events[0], Account::PersonalAccounts),
+            yuan("280.00")
+        );
+        assert_eq!(credited(&events[0], Account::BmiPooledFund), yuan("520.00"));
+    }
+
+    /// Beijing's declaration year runs July to June: 2021-06 uses the 2020 declaration,
+    /// 2021-07 the 2021 one.
+    #[test]
+    fn beijing_declaration_year_starts_in_july() {
+        let scenario = given([
+            register(
+                "bj-firm",
+                "beijing",
+                EmployerCategory::Enterprise,
+                "12000",
+                day(2020, 1, 2),
+            ),
+            enroll(
+                "wang",
+                "bj-firm",
+                "beijing",
+                PersonKind::Employee,
+                day(2020, 1, 2),
+            ),
+            declare(
+                "bj-firm",
+                "beijing",
+                2020,
+                &[("wang", Some("8000"))],
+                None,
+                day(2020, 7, 5),
+            ),
+            declare(
+                "bj-firm",
+                "beijing",
+                2021,
+                &[("wang", Some("9000"))],
+                None,
+                day(2021, 7, 5),
+            ),
+        ]);
+        let june = scenario
+            .when(assess(
+                "bj-firm",
+                "beijing",
+                month(2021, 6),
+                &["wang"],
+                day(2021, 6, 10),
+            ))
+            .then_events();
+        assert_eq!(chunks(&june)[0].lines[0].base, yuan("8000"));
+        let july = scenario
+            .when(assess(
+                "bj-firm",
+                "beijing",
+                month(2021, 7),
+                &["wang"],
+                day(2021, 7, 10),
+            ))
+            .then_events();
+        assert_eq!(chunks(&july)[0].lines[0].base, yuan("9000"));
     }
 }

@@ -143,6 +143,7 @@ mod tests {
         );
         assert_eq!(credited(&events[0], Account::FundBank), yuan("-485.00")); // paid at once
         assert_eq!(events[0].business_date(), day(2019, 8, 1));
+        snapshot_events("domain_gansu_back_payment_2019_08", &events);
     }
 
     /// Booked while the maternity fund is still open, a pre-merger back-payment credits it.

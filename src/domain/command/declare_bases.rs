@@ -6,8 +6,9 @@
 use jiff::civil::Date;
 
 use super::require_employer_in;
+use crate::domain::contribution::declaration_year;
 use crate::domain::event::{BasesDeclared, DeclaredWage, Event, employer_stream, fund_stream};
-use crate::domain::ids::{EmployerId, Month, RegionId};
+use crate::domain::ids::{EmployerId, RegionId};
 use crate::domain::money::Yuan;
 use crate::domain::reassessment::Reassessment;
 use crate::domain::rejection::Rejection;
@@ -78,17 +79,20 @@ impl DeclareBases {
                 booked_on: self.declared_on,
                 cause: &cause,
             };
-            let months = employer
-                .months
-                .keys()
-                .filter(|month| month.year == self.year);
+            let mut months = Vec::new();
+            for month in employer.months.keys() {
+                let (year, _) = declaration_year(rules, &employer.region, *month)?;
+                if year == self.year {
+                    months.push(*month);
+                }
+            }
             let wage_of = |line: &crate::domain::contribution::ContributionLine| {
                 self.lines
                     .iter()
                     .find(|declared| declared.person == line.person)
                     .map_or(line.declared_wage, |declared| declared.wage)
             };
-            for month in months.copied().collect::<Vec<Month>>() {
+            for month in months {
                 events.extend(reassessment.month(rules, month, &wage_of)?);
             }
         }

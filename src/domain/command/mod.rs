@@ -197,6 +197,59 @@ pub fn decide(state: &State, command: &Command, rules: &Rulebook) -> Result<Vec<
     Ok(events)
 }
 
+/// Most events one batch of commands may produce (they are appended atomically).
+pub const EVENTS_PER_BATCH_MAX: usize = 10_000;
+const _: () = assert!(
+    EVENTS_PER_COMMAND_MAX <= EVENTS_PER_BATCH_MAX,
+    "a batch must be able to hold at least one full command"
+);
+
+/// The streams a batch reads: the union of its commands' reads.
+pub fn reads_all(commands: &[Command]) -> Vec<String> {
+    let mut streams: Vec<String> = commands.iter().flat_map(Command::reads).collect();
+    streams.sort();
+    streams.dedup();
+    streams
+}
+
+/// Decides a batch (e.g. a month-end collection file from the tax bureau) all or
+/// nothing: each command sees the effects of the ones before it; the first refusal
+/// refuses the batch, naming the command's index.
+pub fn decide_all(
+    state: &State,
+    commands: &[Command],
+    rules: &Rulebook,
+) -> Result<Vec<Event>, Rejection> {
+    let mut scratch = state.clone();
+    // Cloned only if the batch amends a rule, so that later commands see the amendment.
+    let mut amended_rules: Option<Rulebook> = None;
+    let mut events = Vec::new();
+    for (index, command) in commands.iter().enumerate() {
+        let current = amended_rules.as_ref().unwrap_or(rules);
+        let decided =
+            decide(&scratch, command, current).map_err(|rejection| Rejection::InBatch {
+                index,
+                rejection: Box::new(rejection),
+            })?;
+        for event in &decided {
+            super::state::evolve(&mut scratch, event);
+            if matches!(event, Event::RuleAmended(_) | Event::RegionDefined(_)) {
+                amended_rules
+                    .get_or_insert_with(|| rules.clone())
+                    .apply(event);
+            }
+        }
+        events.extend(decided);
+        if events.len() > EVENTS_PER_BATCH_MAX {
+            return Err(Rejection::TooManyEvents {
+                count: events.len(),
+                max: EVENTS_PER_BATCH_MAX,
+            });
+        }
+    }
+    Ok(events)
+}
+
 fn require_employer<'a>(
     state: &'a State,
     employer: &EmployerId,
@@ -237,6 +290,23 @@ fn require_person<'a>(
             person: person.clone(),
             date,
         })
+}
+
+/// Refuses a person enrolled in another region than the command names (the command's
+/// region decides which fund stream the edge loaded).
+fn require_region_of(
+    person_id: &PersonId,
+    person: &PersonState,
+    region: &RegionId,
+) -> Result<(), Rejection> {
+    if &person.region != region {
+        return Err(Rejection::PersonRegionMismatch {
+            person: person_id.clone(),
+            person_region: person.region.clone(),
+            region: region.clone(),
+        });
+    }
+    Ok(())
 }
 
 fn status_name(status: Status) -> &'static str {
@@ -356,8 +426,71 @@ fn roster_lines(
                 month,
             });
         }
-        let wage = employer.declared_wage(month.year, person_id);
+        let wage = employer.declared_wage(contribution.declaration_year, person_id);
         lines.push(contribution.line(person_id, person.kind, wage)?);
     }
     Ok(lines)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
+mod tests {
+    use super::*;
+    use crate::domain::testing::*;
+
+    /// A batch is all or nothing, and each command sees the ones before it: two
+    /// collections of 300.00 against 485.00 of arrears refuse the batch at index 1.
+    #[test]
+    fn batch_sees_earlier_commands_and_refuses_whole() {
+        let scenario = gansu_lanzhou().and(assess(
+            "lz-firm",
+            "gansu-lanzhou",
+            month(2019, 10),
+            &["ma"],
+            day(2019, 10, 10),
+        ));
+        let over = [
+            collect("lz-firm", month(2019, 10), "300.00", day(2019, 10, 20)),
+            collect("lz-firm", month(2019, 10), "300.00", day(2019, 10, 21)), // 600 > 485
+        ];
+        let rejection = decide_all(&scenario.state, &over, &scenario.rules).unwrap_err();
+        assert!(matches!(
+            rejection,
+            Rejection::InBatch { index: 1, ref rejection }
+                if matches!(**rejection, Rejection::CollectionExceedsArrears { .. })
+        ));
+        let fits = [
+            collect("lz-firm", month(2019, 10), "300.00", day(2019, 10, 20)),
+            collect("lz-firm", month(2019, 10), "185.00", day(2019, 10, 21)), // 300 + 185 = 485
+        ];
+        let events = decide_all(&scenario.state, &fits, &scenario.rules).unwrap();
+        assert_eq!(events.len(), 2);
+        assert_eq!(reads_all(&fits), vec!["employer/lz-firm".to_string()]);
+    }
+
+    /// An amendment early in a batch is seen by the assessment after it.
+    #[test]
+    fn batch_applies_amendments_to_later_commands() {
+        let scenario = gansu_lanzhou();
+        let batch = [
+            amend(
+                "gansu-lanzhou",
+                "maternity_rate",
+                "0.008",
+                day(2020, 1, 1),
+                day(2019, 12, 1),
+                &[],
+            ),
+            assess(
+                "lz-firm",
+                "gansu-lanzhou",
+                month(2020, 1),
+                &["ma"],
+                day(2020, 1, 10),
+            ),
+        ];
+        let events = decide_all(&scenario.state, &batch, &scenario.rules).unwrap();
+        // 6000 × 0.8% = 48.00 with the amendment (42.00 without)
+        assert_eq!(chunks(&events)[0].lines[0].amounts.maternity, yuan("48.00"));
+    }
 }

@@ -6,7 +6,7 @@
 
 use jiff::civil::Date;
 
-use super::{require_employer, require_maternity_eligible, require_person};
+use super::{require_employer, require_maternity_eligible, require_person, require_region_of};
 use crate::domain::benefit::{Birth, allowance_days};
 use crate::domain::contribution::maternity_destination;
 use crate::domain::event::{AllowanceGranted, Event, employer_stream, fund_stream, person_stream};
@@ -44,6 +44,7 @@ impl PayAllowance {
     /// Decision.
     pub fn decide(&self, state: &State, rules: &Rulebook) -> Result<Vec<Event>, Rejection> {
         let person = require_person(state, &self.person, self.birth.date)?;
+        require_region_of(&self.person, person, &self.region)?;
         if let Some(granted) = person.allowances.get(&self.birth.id) {
             return Err(Rejection::AllowanceAlreadyGranted {
                 birth_id: self.birth.id.clone(),
@@ -181,6 +182,7 @@ mod tests {
             credited(&after[0], Account::BenefitsPayable),
             yuan("62666.67")
         );
+        snapshot_events("domain_beijing_twin_difficult_birth_2021_11_26", &after);
     }
 
     /// One allowance per birth: a second for the same birth is refused.
@@ -230,7 +232,7 @@ mod tests {
                 PersonKind::Employee,
                 day(2019, 1, 2),
             ),
-            suspend("gulnar", day(2020, 3, 1)),
+            suspend("gulnar", "kizilsu", day(2020, 3, 1)),
         ])
         .when(pay_allowance(
             "gulnar",
@@ -250,7 +252,7 @@ mod tests {
     #[test]
     fn beijing_interrupted_person_is_still_paid() {
         let events = beijing_firm()
-            .and(suspend("chen", day(2022, 2, 1)))
+            .and(suspend("chen", "beijing", day(2022, 2, 1)))
             .when(pay_allowance(
                 "chen",
                 "bj-firm",
@@ -286,5 +288,105 @@ mod tests {
             rejection,
             Rejection::NotEnrolledInMaternity { .. }
         ));
+    }
+
+    /// Miscarriage at 3 months: 15 days; at 5 months: 42 days (national rules), no
+    /// regional extra days.
+    #[test]
+    fn miscarriage_days_follow_the_national_rule() {
+        let scenario = beijing_firm();
+        let early = crate::domain::benefit::Birth {
+            miscarriage_months: Some(3),
+            babies: 0,
+            ..birth("chen-m1", day(2022, 3, 1), false, 0)
+        };
+        let events = scenario
+            .when(pay_allowance(
+                "chen",
+                "bj-firm",
+                "beijing",
+                early,
+                day(2022, 3, 5),
+            ))
+            .then_events();
+        assert_eq!(granted(&events).days.allowance_days, 15);
+        assert_eq!(granted(&events).amount, yuan("5000.00")); // 10000 × 15 / 30 = 5000.00
+        let late = crate::domain::benefit::Birth {
+            miscarriage_months: Some(5),
+            ..birth("sun-m1", day(2022, 3, 1), false, 0)
+        };
+        let events = scenario
+            .when(pay_allowance(
+                "sun",
+                "bj-firm",
+                "beijing",
+                late,
+                day(2022, 3, 5),
+            ))
+            .then_events();
+        assert_eq!(granted(&events).amount, yuan("14000.00")); // 10000 × 42 / 30 = 14000.00
+    }
+
+    /// Chongqing: 98 + 80 = 178 days from 2021-11-25 [S]; before, 98 + 30 = 128 [A].
+    #[test]
+    fn chongqing_allowance_days_follow_the_birth_date() {
+        let scenario = given([
+            register(
+                "cq-firm",
+                "chongqing",
+                EmployerCategory::Enterprise,
+                "9000",
+                day(2021, 1, 2),
+            ),
+            enroll(
+                "li",
+                "cq-firm",
+                "chongqing",
+                PersonKind::Employee,
+                day(2021, 1, 2),
+            ),
+            enroll(
+                "he",
+                "cq-firm",
+                "chongqing",
+                PersonKind::Employee,
+                day(2021, 1, 2),
+            ),
+        ]);
+        let before = scenario
+            .when(pay_allowance(
+                "li",
+                "cq-firm",
+                "chongqing",
+                birth("li-b1", day(2021, 6, 1), false, 1),
+                day(2021, 6, 10),
+            ))
+            .then_events();
+        assert_eq!(granted(&before).amount, yuan("38400.00")); // 9000 × 128 / 30 = 38400.00
+        let after = scenario
+            .when(pay_allowance(
+                "he",
+                "cq-firm",
+                "chongqing",
+                birth("he-b1", day(2021, 12, 1), false, 1),
+                day(2021, 12, 10),
+            ))
+            .then_events();
+        assert_eq!(granted(&after).amount, yuan("53400.00")); // 9000 × 178 / 30 = 53400.00
+    }
+
+    /// The command's region must be hers: it decides which fund stream was loaded.
+    #[test]
+    fn allowance_in_another_region_is_refused() {
+        let rejection = beijing_firm()
+            .when(pay_allowance(
+                "chen",
+                "bj-firm",
+                "tianjin",
+                birth("c-b1", day(2022, 3, 1), false, 1),
+                day(2022, 3, 10),
+            ))
+            .then_rejected();
+        assert!(matches!(rejection, Rejection::PersonRegionMismatch { .. }));
     }
 }

@@ -84,7 +84,7 @@ mod tests {
                 PersonKind::Employee,
                 day(2020, 1, 2),
             ),
-            suspend("gulnar", day(2020, 3, 1)),
+            suspend("gulnar", "kizilsu", day(2020, 3, 1)),
         ]);
         let not_suspended = given([
             register(

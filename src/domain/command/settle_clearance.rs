@@ -16,7 +16,8 @@ use crate::domain::state::{Ledger, State};
 pub struct SettleClearance {
     /// The region.
     pub region: RegionId,
-    /// The cutoff, which must equal the `clearance_cutoff` rule.
+    /// The cutoff, which must equal the `clearance_cutoff` rule in force on the
+    /// settlement date (the rule is decided before its cutoff date may even arrive).
     pub cutoff: Date,
     /// Date of the report.
     pub settled_on: Date,
@@ -33,7 +34,7 @@ impl SettleClearance {
     /// Decision.
     pub fn decide(&self, state: &State, rules: &Rulebook) -> Result<Vec<Event>, Rejection> {
         rules.require_region(&self.region)?;
-        let (rule_cutoff, rule) = rules.date(&self.region, "clearance_cutoff", self.cutoff)?;
+        let (rule_cutoff, rule) = rules.date(&self.region, "clearance_cutoff", self.settled_on)?;
         if rule_cutoff != self.cutoff {
             return Err(Rejection::ClearanceCutoffMismatch {
                 region: self.region.clone(),
@@ -227,5 +228,58 @@ mod tests {
             yuan("-30.00")
         );
         assert_eq!(credited(&events[0], Account::MaternityFund), yuan("0"));
+    }
+
+    /// A back-payment booked between transfer and closure credits the maternity fund
+    /// again: closure is refused until a second transfer sweeps it; a third is a repeat.
+    #[test]
+    fn late_back_payment_is_swept_before_closure() {
+        let scenario = gansu_lanzhou_before_clearance()
+            .and(clearance(day(2019, 11, 30)))
+            .and(TransferMaternityBalance {
+                region: region("gansu-lanzhou"),
+                transferred_on: day(2019, 12, 10),
+            })
+            .and(back_pay(
+                "lz-firm",
+                "gansu-lanzhou",
+                month(2019, 8),
+                &["zhang"],
+                day(2019, 12, 15),
+            ));
+        let close = CloseMaternityFund {
+            region: region("gansu-lanzhou"),
+            closed_on: day(2019, 12, 20),
+        };
+        let rejection = scenario.when(close.clone()).then_rejected();
+        // zhang 2019-08: 4000 × 0.7% = 28.00 to the still-open maternity fund
+        assert_eq!(
+            rejection,
+            Rejection::MaternityFundNotEmpty {
+                region: region("gansu-lanzhou"),
+                balance: yuan("28.00")
+            }
+        );
+        let sweep = TransferMaternityBalance {
+            region: region("gansu-lanzhou"),
+            transferred_on: day(2019, 12, 18),
+        };
+        let (events, scenario) = scenario.when(sweep.clone()).then_continue();
+        assert_eq!(
+            credited(&events[0], Account::BmiPooledMaternity),
+            yuan("28.00")
+        );
+        let repeat = scenario.when(sweep).then_rejected();
+        assert!(matches!(
+            repeat,
+            Rejection::MergerStepRepeated {
+                step: "transfer",
+                ..
+            }
+        ));
+        assert!(matches!(
+            scenario.when(close).then_events()[0],
+            Event::MaternityFundClosed(_)
+        ));
     }
 }

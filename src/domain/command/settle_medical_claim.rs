@@ -5,7 +5,7 @@
 
 use jiff::civil::Date;
 
-use super::{require_maternity_eligible, require_person};
+use super::{require_maternity_eligible, require_person, require_region_of};
 use crate::domain::benefit::{ClaimKind, delivery_payment};
 use crate::domain::contribution::maternity_destination;
 use crate::domain::event::{Event, MedicalClaimSettled, fund_stream, person_stream};
@@ -46,6 +46,7 @@ impl SettleMedicalClaim {
     /// Decision.
     pub fn decide(&self, state: &State, rules: &Rulebook) -> Result<Vec<Event>, Rejection> {
         let person = require_person(state, &self.person, self.service_date)?;
+        require_region_of(&self.person, person, &self.region)?;
         if self.actual.is_negative() || self.actual.is_zero() {
             return Err(Rejection::AmountNotPositive {
                 field: "actual",

@@ -3,9 +3,11 @@
 
 use jiff::civil::Date;
 
-use super::{require_person, status_name};
-use crate::domain::event::{AllowanceStopped, EnrollmentStatusChanged, Event, person_stream};
-use crate::domain::ids::{BirthId, PersonId};
+use super::{require_person, require_region_of, status_name};
+use crate::domain::event::{
+    AllowanceStopped, EnrollmentStatusChanged, Event, fund_stream, person_stream,
+};
+use crate::domain::ids::{BirthId, PersonId, RegionId};
 use crate::domain::money::Yuan;
 use crate::domain::posting::{Account, Transaction, credit, debit};
 use crate::domain::rejection::Rejection;
@@ -17,6 +19,8 @@ use crate::domain::state::{GrantedAllowance, PersonState, State, Status};
 pub struct SuspendEnrollment {
     /// The person.
     pub person: PersonId,
+    /// Her region (its fund stream decides where a withdrawn allowance goes back to).
+    pub region: RegionId,
     /// First day interrupted.
     pub on: Date,
     /// Why.
@@ -26,12 +30,13 @@ pub struct SuspendEnrollment {
 impl SuspendEnrollment {
     /// Streams read.
     pub fn reads(&self) -> Vec<String> {
-        vec![person_stream(&self.person)]
+        vec![person_stream(&self.person), fund_stream(&self.region)]
     }
 
     /// Decision.
     pub fn decide(&self, state: &State, rules: &Rulebook) -> Result<Vec<Event>, Rejection> {
         let person = require_person(state, &self.person, self.on)?;
+        require_region_of(&self.person, person, &self.region)?;
         let (status, since) = person.current_status();
         if status != Status::Active {
             return Err(Rejection::EnrollmentNotActive {
@@ -55,7 +60,7 @@ impl SuspendEnrollment {
         })];
         if rules.flag(&person.region, "benefits_stop_on_interruption", self.on)? {
             for (birth_id, allowance) in &person.allowances {
-                if let Some(stopped) = self.stop(person, birth_id, allowance)? {
+                if let Some(stopped) = self.stop(state, person, birth_id, allowance)? {
                     events.push(Event::AllowanceStopped(stopped));
                 }
             }
@@ -66,6 +71,7 @@ impl SuspendEnrollment {
     /// The stop of one allowance, if it is running on the suspension date.
     fn stop(
         &self,
+        state: &State,
         person: &PersonState,
         birth_id: &BirthId,
         allowance: &GrantedAllowance,
@@ -89,6 +95,17 @@ impl SuspendEnrollment {
         // once and the withdrawal is their exact difference.
         let earned = allowance.wage.times_ratio(days_paid, allowance.divisor)?;
         let withdrawn = allowance.amount.checked_sub(earned)?;
+        // The withdrawal goes back to the fund that paid, unless that was the maternity
+        // fund and it has closed since: then to the pooled fund's maternity line.
+        let closed = state
+            .funds
+            .get(&self.region)
+            .and_then(|fund| fund.closed_on)
+            .is_some_and(|closed_on| closed_on <= self.on);
+        let back_to = match allowance.paid_from {
+            Account::MaternityFund if closed => Account::BmiPooledMaternity,
+            account => account,
+        };
         let transaction = if withdrawn.is_zero() || withdrawn.is_negative() {
             None
         } else {
@@ -96,7 +113,7 @@ impl SuspendEnrollment {
                 person.region.clone(),
                 vec![
                     debit(Account::BenefitsPayable, withdrawn),
-                    credit(allowance.paid_from, withdrawn),
+                    credit(back_to, withdrawn),
                 ],
             )?)
         };
@@ -152,7 +169,7 @@ mod tests {
                 day(2020, 2, 5),
             ),
         ])
-        .when(suspend("gulnar", day(2020, 3, 2)))
+        .when(suspend("gulnar", "kizilsu", day(2020, 3, 2)))
         .then_events();
         assert!(matches!(events[0], Event::EnrollmentSuspended(_)));
         let Event::AllowanceStopped(stopped) = &events[1] else {
@@ -190,9 +207,9 @@ mod tests {
                 PersonKind::Employee,
                 day(2020, 1, 2),
             ),
-            suspend("gulnar", day(2020, 3, 2)),
+            suspend("gulnar", "kizilsu", day(2020, 3, 2)),
         ])
-        .when(suspend("gulnar", day(2020, 4, 2)))
+        .when(suspend("gulnar", "kizilsu", day(2020, 4, 2)))
         .then_rejected();
         assert!(matches!(
             rejection,
@@ -201,5 +218,68 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    /// Kizilsu: an allowance paid by the maternity fund before the merger, stopped after
+    /// the fund closed, is withdrawn back to the pooled fund's maternity line.
+    #[test]
+    fn withdrawal_after_closure_goes_to_the_pooled_fund() {
+        use crate::domain::command::{
+            CloseMaternityFund, SettleClearance, TransferMaternityBalance,
+        };
+        let events = given([
+            register(
+                "kz-agency",
+                "kizilsu",
+                EmployerCategory::Agency,
+                "6000",
+                day(2019, 1, 2),
+            ),
+            enroll(
+                "gulnar",
+                "kz-agency",
+                "kizilsu",
+                PersonKind::Employee,
+                day(2019, 1, 2),
+            ),
+            // 98 + 60 = 158 days; 6000 × 158 / 30 = 31600.00, from the maternity fund
+            pay_allowance(
+                "gulnar",
+                "kz-agency",
+                "kizilsu",
+                birth("g-b1", day(2019, 11, 10), false, 1),
+                day(2019, 11, 15),
+            ),
+            SettleClearance {
+                region: region("kizilsu"),
+                cutoff: day(2019, 9, 30),
+                settled_on: day(2019, 10, 20),
+                verified_by: "克州医疗保障局".to_string(),
+            }
+            .into(),
+            TransferMaternityBalance {
+                region: region("kizilsu"),
+                transferred_on: day(2019, 12, 20),
+            }
+            .into(),
+            CloseMaternityFund {
+                region: region("kizilsu"),
+                closed_on: day(2019, 12, 25),
+            }
+            .into(),
+        ])
+        .when(suspend("gulnar", "kizilsu", day(2019, 12, 28)))
+        .then_events();
+        let Event::AllowanceStopped(stopped) = &events[1] else {
+            panic!("allowance stops")
+        };
+        assert_eq!(stopped.days_paid, 48); // 2019-11-10 .. 2019-12-27: 21 + 27 days
+        // 31600.00 − 6000 × 48 / 30 = 31600.00 − 9600.00 = 22000.00
+        assert_eq!(stopped.amount_withdrawn, yuan("22000.00"));
+        assert_eq!(
+            credited(&events[1], Account::BmiPooledMaternity),
+            yuan("22000.00")
+        );
+        assert_eq!(credited(&events[1], Account::MaternityFund), yuan("0"));
     }
 }

@@ -1,6 +1,7 @@
 //! Transfer of the maternity fund's balance into the BMI pooled fund's maternity line,
 //! after the clearance. Moves everything the fund holds on the transfer date (the
-//! verified balance plus anything booked after the cutoff).
+//! verified balance plus anything booked after the cutoff); repeated while something is
+//! left to sweep before the closure.
 
 use jiff::civil::Date;
 
@@ -37,11 +38,10 @@ impl TransferMaternityBalance {
                 missing: "clearance",
             });
         }
-        if let Some(done_on) = fund.and_then(|fund| fund.transferred_on) {
-            return Err(Rejection::MergerStepRepeated {
+        if let Some(closed_on) = fund.and_then(|fund| fund.closed_on) {
+            return Err(Rejection::MaternityFundClosed {
                 region: self.region.clone(),
-                step: "transfer",
-                done_on,
+                closed_on,
             });
         }
         // Funds carry credit balances: the amount held is −(debits − credits).
@@ -51,6 +51,18 @@ impl TransferMaternityBalance {
             .map_or(crate::domain::money::Yuan::ZERO, |ledger| {
                 ledger.balance(Account::MaternityFund).negated()
             });
+        // A back-payment booked after the transfer but before the closure credits the
+        // maternity fund again: a further transfer sweeps it. With nothing held, a second
+        // transfer is a repeat.
+        if let Some(done_on) = fund.and_then(|fund| fund.transferred_on)
+            && held.is_zero()
+        {
+            return Err(Rejection::MergerStepRepeated {
+                region: self.region.clone(),
+                step: "transfer",
+                done_on,
+            });
+        }
         let transaction = if held.is_zero() {
             None
         } else {

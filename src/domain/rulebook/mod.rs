@@ -33,13 +33,13 @@ pub const REGION_DEPTH_MAX: usize = 8;
 /// How sure we are of a value (SPEC §6).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Confidence {
-    /// [C] confirmed in an official text.
+    /// `[C]` confirmed in an official text.
     #[serde(rename = "C")]
     Confirmed,
-    /// [S] secondary sources only.
+    /// `[S]` secondary sources only.
     #[serde(rename = "S")]
     Secondary,
-    /// [A] our assumption.
+    /// `[A]` our assumption.
     #[serde(rename = "A")]
     Assumption,
 }
@@ -47,8 +47,10 @@ pub enum Confidence {
 /// What kind of value a parameter holds; amendments are checked against it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ParameterKind {
-    /// A fraction such as `0.085`.
+    /// A fraction such as `0.085`, in [0, 1).
     Rate,
+    /// A multiplier in [0, 1], such as the COVID relief factor `0.5`.
+    Factor,
     /// Yuan, such as `5360` or `3.00`.
     Amount,
     /// A whole number of days or months.
@@ -70,13 +72,15 @@ pub fn parameter_kind(parameter: &str) -> Option<ParameterKind> {
         | "individual_bmi_rate"
         | "employer_personal_account_rate"
         | "mutual_aid_employer_rate" => ParameterKind::Rate,
+        "employer_bmi_relief_factor" => ParameterKind::Factor,
         "base_floor"
         | "base_cap"
         | "default_base"
         | "mutual_aid_individual_monthly"
         | "delivery_payment"
         | "prenatal_quota" => ParameterKind::Amount,
-        "national_leave_days"
+        "contribution_year_start_month"
+        | "national_leave_days"
         | "difficult_birth_extra_days"
         | "extra_baby_days"
         | "miscarriage_early_days"
@@ -114,6 +118,12 @@ pub fn validate_value(region: &RegionId, parameter: &str, value: &str) -> Result
             .filter(|rate| !rate.fraction().is_sign_negative() && rate.fraction() < Decimal::ONE)
             .map(|_| ())
             .ok_or_else(|| invalid("a fraction in [0, 1), e.g. 0.085")),
+        ParameterKind::Factor => parse_rate(value)
+            .filter(|factor| {
+                !factor.fraction().is_sign_negative() && factor.fraction() <= Decimal::ONE
+            })
+            .map(|_| ())
+            .ok_or_else(|| invalid("a multiplier in [0, 1], e.g. 0.5")),
         ParameterKind::Amount => Yuan::parse("value", value)
             .ok()
             .filter(|amount| !amount.is_negative())
@@ -552,6 +562,17 @@ impl Rulebook {
         let mode = PaymentMode::parse(&applied.value)
             .ok_or_else(|| Self::invalid(region, &applied, "fixed or min_actual_fixed"))?;
         Ok((mode, applied))
+    }
+
+    /// Whether the BMI fund income of `date` shows a maternity income item
+    /// (职工生育保险基金收入项目): Tianjin from 2024-05-22. A classification for projections:
+    /// the postings are the same either way, so an amendment only needs a rebuild.
+    pub fn shows_maternity_income_item(
+        &self,
+        region: &RegionId,
+        date: Date,
+    ) -> Result<bool, Rejection> {
+        self.flag(region, "maternity_income_item", date)
     }
 
     /// Whether months from `date` on are merged: `date >= merge_date` in force on `date`.

@@ -114,3 +114,58 @@ fn values_are_checked_against_their_kind() {
         Ok(())
     );
 }
+
+/// Tianjin's 2024 notice adds a maternity income item from 2024-05-22; Beijing has none.
+#[test]
+fn tianjin_maternity_income_item_from_2024_05_22() {
+    let rules = shipped();
+    let tianjin = RegionId::new("tianjin");
+    assert_eq!(
+        rules.shows_maternity_income_item(&tianjin, date(2024, 5, 21)),
+        Ok(false)
+    );
+    assert_eq!(
+        rules.shows_maternity_income_item(&tianjin, date(2024, 5, 22)),
+        Ok(true)
+    );
+    assert_eq!(
+        rules.shows_maternity_income_item(&RegionId::new("beijing"), date(2024, 6, 1)),
+        Ok(false)
+    );
+}
+
+/// Genesis events go to `region/<id>` streams and survive bincode (the log's codec).
+#[test]
+fn genesis_events_round_trip_through_bincode() {
+    let config = bincode::config::standard();
+    let events = shipped().genesis_events();
+    assert!(events.len() > 50, "every shipped value is a genesis event");
+    for event in &events {
+        assert!(event.stream_id().starts_with("region/"));
+        let bytes = bincode::serde::encode_to_vec(event, config).unwrap();
+        let (decoded, _): (Event, usize) =
+            bincode::serde::decode_from_slice(&bytes, config).unwrap();
+        assert_eq!(&decoded, event);
+    }
+}
+
+/// Every shipped value carries an authority, a document and a tag; [A] values are
+/// marked as assumptions in their document text.
+#[test]
+fn every_shipped_value_names_its_source() {
+    let rules = shipped();
+    for event in rules.genesis_events() {
+        if let Event::RuleAmended(amended) = event {
+            assert!(
+                !amended.value.authority.is_empty(),
+                "{} has an authority",
+                amended.parameter
+            );
+            assert!(
+                !amended.value.document.is_empty(),
+                "{} has a document",
+                amended.parameter
+            );
+        }
+    }
+}

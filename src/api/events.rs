@@ -176,7 +176,11 @@ impl ReadQuery {
         {
             Some(stream_id) => {
                 page.next_stream_version = self.from_stream_version;
-                Box::new(log.read_stream(stream_id, self.from_stream_version, READ_EVENTS_SCAN_MAX))
+                Box::new(log.read_stream(
+                    stream_id,
+                    self.from_stream_version,
+                    READ_EVENTS_SCAN_MAX,
+                )?)
             }
             None => Box::new(log.read_range(self.from_position, READ_EVENTS_SCAN_MAX)),
         };

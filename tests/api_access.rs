@@ -36,6 +36,7 @@ async fn start_with_tokens() -> TestServer {
     TestServer::start_with(ServerConfig {
         access: Some(access_config()),
         tls: None,
+        ledger: None,
     })
     .await
 }
@@ -166,6 +167,7 @@ async fn local_trust_refused_off_loopback() {
         ServerConfig {
             access: Some(access_config()),
             tls: None,
+            ledger: None,
         },
         std::future::ready(()),
     )
@@ -218,6 +220,7 @@ async fn tls_serves_clients_that_trust_the_ca() {
     let server = TestServer::start_with(ServerConfig {
         access: Some(access_config()),
         tls: Some(tls_config(false)),
+        ledger: None,
     })
     .await;
     let mut client = tls_client(&server, false).await.unwrap();
@@ -234,6 +237,7 @@ async fn mutual_tls_requires_a_client_certificate() {
     let server = TestServer::start_with(ServerConfig {
         access: Some(access_config()),
         tls: Some(tls_config(true)),
+        ledger: None,
     })
     .await;
     let mut client = tls_client(&server, true).await.unwrap();

@@ -14,11 +14,15 @@ use tonic::transport::{Certificate, Identity, ServerTlsConfig};
 
 use super::access::{AccessConfig, AccessMode, Authenticator};
 use super::admin::Admin;
+use super::commands::Commands;
 use super::events::{Events, Subscriptions};
 use super::proto::{
-    self, admin_service_server::AdminServiceServer, event_service_server::EventServiceServer,
+    self, admin_service_server::AdminServiceServer, command_service_server::CommandServiceServer,
+    event_service_server::EventServiceServer, query_service_server::QueryServiceServer,
 };
+use super::queries::Queries;
 use crate::log::Log;
+use crate::projections::Ledger;
 
 /// The largest gRPC message accepted or sent, in bytes.
 pub const GRPC_MESSAGE_BYTES_MAX: usize = 16 * 1024 * 1024;
@@ -42,6 +46,9 @@ pub struct ServerConfig {
     pub access: Option<AccessConfig>,
     /// TLS for the listener. `None`: plaintext.
     pub tls: Option<TlsConfig>,
+    /// The ledger behind `CommandService` and `QueryService`. `None`: only the log's
+    /// services (events, admin) are served.
+    pub ledger: Option<Arc<Ledger>>,
 }
 
 /// The server's certificate and key, and for mutual TLS the CA that signs client
@@ -237,6 +244,22 @@ pub async fn serve_with_shutdown(
     let admin = AdminServiceServer::new(Admin::new(log, subscriptions))
         .max_decoding_message_size(GRPC_MESSAGE_BYTES_MAX)
         .max_encoding_message_size(GRPC_MESSAGE_BYTES_MAX);
+    let ledger_services = config.ledger.as_ref().map(|ledger| {
+        let commands = CommandServiceServer::new(Commands::new(Arc::clone(ledger)))
+            .max_decoding_message_size(GRPC_MESSAGE_BYTES_MAX)
+            .max_encoding_message_size(GRPC_MESSAGE_BYTES_MAX);
+        let queries = QueryServiceServer::new(Queries::new(Arc::clone(ledger)))
+            .max_decoding_message_size(GRPC_MESSAGE_BYTES_MAX)
+            .max_encoding_message_size(GRPC_MESSAGE_BYTES_MAX);
+        (
+            InterceptedService::new(commands, authenticator.clone()),
+            InterceptedService::new(queries, authenticator.clone()),
+        )
+    });
+    if ledger_services.is_some() {
+        health.set_serving::<CommandServiceServer<Commands>>().await;
+        health.set_serving::<QueryServiceServer<Queries>>().await;
+    }
     let mut builder = tonic::transport::Server::builder();
     if let Some(tls) = &config.tls {
         builder = builder.tls_config(tls.to_tonic())?;
@@ -257,6 +280,12 @@ pub async fn serve_with_shutdown(
         .add_service(reflection_v1alpha)
         .add_service(InterceptedService::new(events, authenticator.clone()))
         .add_service(InterceptedService::new(admin, authenticator))
+        .add_optional_service(
+            ledger_services
+                .as_ref()
+                .map(|(commands, _)| commands.clone()),
+        )
+        .add_optional_service(ledger_services.map(|(_, queries)| queries))
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
         .await?;
     Ok(())

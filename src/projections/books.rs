@@ -178,6 +178,17 @@ impl Books {
         rules
     }
 
+    /// Every rule parameter ever set, in name order.
+    pub fn rule_parameters(&self) -> std::collections::BTreeSet<&str> {
+        self.rule_events
+            .iter()
+            .filter_map(|event| match event {
+                Event::RuleAmended(amended) => Some(amended.parameter.as_str()),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// How many rule events the books hold (changes whenever the rulebook does).
     pub fn rule_event_count(&self) -> usize {
         self.rule_events.len()

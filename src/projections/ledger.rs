@@ -25,6 +25,8 @@ pub struct CommandMeta {
     pub actor: String,
     /// A digest of the whole request: the same id with another digest is refused.
     pub request_digest: Hash,
+    /// Versions the caller expects of streams; a mismatch is a version conflict.
+    pub expected: Vec<(String, ExpectedVersion)>,
 }
 
 /// What a command appended.
@@ -126,6 +128,25 @@ impl Ledger {
                     ExpectedVersion::Exact(version)
                 };
                 expectations.push((stream, expected));
+            }
+            for (stream, expected) in &meta.expected {
+                let loaded = expectations.iter().find(|(read, _)| read == stream);
+                let actual = match loaded {
+                    Some((_, ExpectedVersion::Exact(version))) => *version,
+                    Some(_) => 0,
+                    None => self.log.stream_version(stream)?,
+                };
+                if !expected.admits(actual) {
+                    return Err(log::Error::VersionConflict {
+                        stream_id: stream.clone(),
+                        expected: *expected,
+                        actual,
+                    }
+                    .into());
+                }
+                if loaded.is_none() {
+                    expectations.push((stream.clone(), *expected));
+                }
             }
             let events = decide(&state, command, &rules)?;
             let new_events = events

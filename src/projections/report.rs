@@ -7,7 +7,7 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 
 use super::books::{Books, MonthLines, normal_balance};
-use crate::domain::{Account, Month, RegionId, Rulebook, Yuan, round_fen};
+use crate::domain::{Account, Month, RegionId, Rulebook, Yuan, risk, round_fen};
 
 /// One account's balance.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -125,7 +125,8 @@ pub fn balances(books: &Books, region: &RegionId, as_of: Date) -> Vec<BalanceLin
         .collect()
 }
 
-/// The risk band of a region as of `as_of`.
+/// The risk band of a region as of `as_of`: the domain's months-of-cover rule applied to
+/// the pooled fund balance and the expenditure of the 12 months ending with `as_of`'s month.
 pub fn risk(books: &Books, rules: &Rulebook, region: &RegionId, as_of: Date) -> Risk {
     let pooled = [Account::BmiPooledFund, Account::BmiPooledMaternity]
         .iter()
@@ -138,10 +139,11 @@ pub fn risk(books: &Books, rules: &Rulebook, region: &RegionId, as_of: Date) -> 
         })
         .fold(Yuan::ZERO, sum);
     let to = Month::of(as_of);
-    let from_date = as_of
-        .checked_sub(jiff::Span::new().months(11))
-        .unwrap_or(Date::MIN);
-    let from = Month::of(from_date);
+    let from = Month::of(
+        as_of
+            .checked_sub(jiff::Span::new().months(11))
+            .unwrap_or(Date::MIN),
+    );
     let spent = books
         .region(region)
         .map(|r| {
@@ -150,44 +152,16 @@ pub fn risk(books: &Books, rules: &Rulebook, region: &RegionId, as_of: Date) -> 
             })
         })
         .unwrap_or(Yuan::ZERO);
-    let average = round_fen(spent.decimal() / Decimal::from(12));
-    let months_of_cover = if average.decimal() > Decimal::ZERO {
-        Some((pooled.decimal() / average.decimal()).round_dp(2))
-    } else {
-        None
-    };
-    let band = match months_of_cover {
-        None => "no expenditure in the last 12 months".to_owned(),
-        Some(months) => band_for(rules, region, as_of, months),
+    let band = match risk::risk_band(rules, region, as_of, pooled, spent) {
+        Ok(band) => format!("{band:?}"),
+        Err(rejection) => format!("unknown: {rejection}"),
     };
     Risk {
         pooled_fund_balance: pooled,
-        average_monthly_expenditure: average,
-        months_of_cover,
+        average_monthly_expenditure: round_fen(spent.decimal() / Decimal::from(12)),
+        months_of_cover: risk::months_of_cover(pooled, spent),
         band,
     }
-}
-
-fn band_for(rules: &Rulebook, region: &RegionId, as_of: Date, months: Decimal) -> String {
-    let bands = [
-        ("risk_red_below_months", "red"),
-        ("risk_amber_below_months", "amber"),
-        ("risk_green_below_months", "green"),
-        ("risk_watch_below_months", "watch"),
-    ];
-    for (parameter, band) in bands {
-        match rules
-            .find(region, parameter, as_of)
-            .map(|rule| rule.value.parse::<Decimal>())
-        {
-            Some(Ok(threshold)) if months < threshold => return band.to_owned(),
-            Some(Ok(_)) => {}
-            Some(Err(_)) | None => {
-                return format!("unknown: rule {parameter} missing or not a number");
-            }
-        }
-    }
-    "over-reserved".to_owned()
 }
 
 /// The full report of a region as of `as_of`.

@@ -243,8 +243,12 @@ impl Books {
             Event::RegionDefined(defined) => {
                 self.parents
                     .insert(defined.region.id.clone(), defined.region.parent.clone());
+                self.rule_events.push(event.clone());
             }
-            Event::RuleAmended(amended) => self.fold_rule(amended),
+            Event::RuleAmended(amended) => {
+                self.fold_rule(amended);
+                self.rule_events.push(event.clone());
+            }
             _ => {}
         }
         let region = event.region().clone();

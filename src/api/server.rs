@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::watch;
-use tokio_stream::wrappers::TcpListenerStream;
 use tonic::service::interceptor::InterceptedService;
+use tonic::transport::server::TcpIncoming;
 use tonic::transport::{Certificate, Identity, ServerTlsConfig};
 
 use super::access::{AccessConfig, AccessMode, Authenticator};
@@ -286,7 +286,11 @@ pub async fn serve_with_shutdown(
                 .map(|(commands, _)| commands.clone()),
         )
         .add_optional_service(ledger_services.map(|(_, queries)| queries))
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
+        .serve_with_incoming_shutdown(
+            // Nagle's algorithm with delayed ACKs would add ~40 ms to every small reply.
+            TcpIncoming::from(listener).with_nodelay(Some(true)),
+            shutdown,
+        )
         .await?;
     Ok(())
 }

@@ -20,6 +20,19 @@ pub struct BenchArgs {
 enum Bench {
     /// Durable appends (batches of 1000; 64 concurrent single-event appenders) and replay.
     Log(LogBench),
+    /// Commands over gRPC on loopback: concurrent clients, each sending enrollments.
+    Grpc(GrpcBench),
+}
+
+/// Options of `bench grpc`.
+#[derive(Debug, clap::Args)]
+struct GrpcBench {
+    /// Concurrent clients, each with its own connection.
+    #[arg(long, default_value_t = 64)]
+    clients: usize,
+    /// Commands each client sends, one after the other.
+    #[arg(long, default_value_t = 200)]
+    commands_per_client: usize,
 }
 
 /// Options of `bench log`.
@@ -52,6 +65,9 @@ struct LogBench {
 pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     match args.which {
         Bench::Log(options) => log_bench(&options),
+        Bench::Grpc(options) => tokio::runtime::Runtime::new()?.block_on(
+            super::bench_grpc::grpc_bench(options.clients, options.commands_per_client),
+        ),
     }
 }
 
@@ -81,7 +97,7 @@ fn rate(count: u64, elapsed: Duration) -> f64 {
     count as f64 / elapsed.as_secs_f64().max(f64::EPSILON)
 }
 
-fn percentile(sorted: &[Duration], fraction: f64) -> f64 {
+pub(super) fn percentile(sorted: &[Duration], fraction: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
     }

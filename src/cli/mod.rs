@@ -5,8 +5,10 @@
 //! - `serve.rs`: `fundledger serve`, the gRPC service.
 //! - `verify.rs`: `fundledger verify`, the chain check.
 //! - `bench.rs`: `fundledger bench …`, the benchmarks that print figures.
+//! - `bench_grpc.rs`: `fundledger bench grpc`.
 
 mod bench;
+mod bench_grpc;
 mod serve;
 mod verify;
 

@@ -193,6 +193,11 @@ impl Writer {
                 }
             }
         }
+        tracing::trace!(
+            commands = jobs.len(),
+            head = self.head.position,
+            "group commit"
+        );
         for (job, outcome) in jobs.into_iter().zip(outcomes) {
             let _ = job.reply.send(outcome);
         }

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use super::books::{BOOKS_VERSION, Books, FoldError};
 use super::stored::{self, DecodeError};
+use crate::domain::Rulebook;
 use crate::log::{self, Log, codec};
 
 /// A checkpoint is written every this many positions.
@@ -76,6 +77,8 @@ pub struct Projector {
     generation: AtomicU64,
     rebuilding: Mutex<Option<RebuildProgress>>,
     replayed_on_open: u64,
+    /// The rulebook of the working books, and how many rule events built it.
+    rules: Mutex<(usize, Arc<Rulebook>)>,
 }
 
 impl std::fmt::Debug for Projector {
@@ -147,6 +150,7 @@ impl Projector {
             generation: AtomicU64::new(generation),
             rebuilding: Mutex::new(None),
             replayed_on_open: 0,
+            rules: Mutex::new((usize::MAX, Arc::new(Rulebook::empty()))),
         };
         let replayed = projector.catch_up()?;
         Ok(Projector {
@@ -173,35 +177,44 @@ impl Projector {
             .position()
     }
 
-    /// Folds every durable event past the published books, checkpointing on the way, and
-    /// publishes the result. Returns how many events it folded.
+    /// Folds every durable event past the working books, checkpointing on the way. Returns
+    /// how many events it folded. Queries see the result through [`Projector::current`].
     pub fn catch_up(&self) -> Result<u64, ProjectionError> {
         let mut working = lock(&self.working);
+        self.fold_working(&mut working)
+    }
+
+    fn fold_working(&self, working: &mut Books) -> Result<u64, ProjectionError> {
         let generation = self.generation();
-        let folded = fold_to(
-            &self.log,
-            &mut working,
-            self.log.head().position,
-            &mut |books| self.save_checkpoint(generation, books),
-        )?;
-        if folded > 0 {
-            *self
-                .published
-                .write()
-                .unwrap_or_else(PoisonError::into_inner) = Arc::new(working.clone());
+        let folded = fold_to(&self.log, working, self.log.head().position, &mut |books| {
+            self.save_checkpoint(generation, books)
+        })?;
+        let mut rules = lock(&self.rules);
+        if rules.0 != working.rule_event_count() {
+            *rules = (working.rule_event_count(), Arc::new(working.rulebook()));
         }
         Ok(folded)
     }
 
+    /// The rulebook as known at the log's head. Rebuilt only when a rule event arrives, so
+    /// the command path does not pay for it.
+    pub fn rules_at_head(&self) -> Result<Arc<Rulebook>, ProjectionError> {
+        self.catch_up()?;
+        Ok(Arc::clone(&lock(&self.rules).1))
+    }
+
     /// The books at the log's head.
     pub fn current(&self) -> Result<Arc<Books>, ProjectionError> {
-        self.catch_up()?;
-        Ok(Arc::clone(
-            &self
-                .published
-                .read()
-                .unwrap_or_else(PoisonError::into_inner),
-        ))
+        let mut working = lock(&self.working);
+        self.fold_working(&mut working)?;
+        let mut published = self
+            .published
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        if published.position() != working.position() {
+            *published = Arc::new(working.clone());
+        }
+        Ok(Arc::clone(&published))
     }
 
     /// The books as known at `position`: from the nearest checkpoint, plus the events after

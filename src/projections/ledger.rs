@@ -109,13 +109,13 @@ impl Ledger {
             });
         }
         for _ in 0..COMMAND_ATTEMPTS_MAX {
-            let books = self.projector.current()?;
-            let rules = books.rulebook();
+            let rules = self.projector.rules_at_head()?;
             let mut state = State::new();
             let mut expectations = Vec::new();
             for stream in command.reads() {
                 if let Some(region) = stream.strip_prefix("ledger/") {
                     let region = RegionId::new(region);
+                    let books = self.projector.current()?;
                     state
                         .ledgers
                         .insert(region.clone(), books.domain_ledger(&region));

@@ -720,6 +720,555 @@ fn beijing() -> Scenario {
     )
 }
 
+// ---- the scale generator ----------------------------------------------------------------
+
+/// What the scale generator makes: `employers` employers of `persons_per_employer`
+/// employees each in one region, `months` months of assessments from `start`, with births,
+/// back-payments, interruptions and unpaid months at the given rates. Deterministic from
+/// the seed; rates are integers per million, so no floating point comes near the money.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScaleConfig {
+    /// Seeds the generator; it also prefixes every id, so two seeds can share a ledger.
+    pub seed: u64,
+    /// The region (it must have contribution rules in force from `start`).
+    pub region: RegionId,
+    /// How many employers.
+    pub employers: u32,
+    /// Employees per employer.
+    pub persons_per_employer: u32,
+    /// The first contribution month.
+    pub start: Month,
+    /// How many months.
+    pub months: u32,
+    /// Most persons in one assessment command (an employer's roster is split).
+    pub roster_max: usize,
+    /// Births per million person-months (realistic: about 1000, 1.2% a year).
+    pub births_per_million: u32,
+    /// Person-months left out of the assessment and back-paid two months later.
+    pub back_payments_per_million: u32,
+    /// Interruptions (中断参保缴费) per million person-months; each lasts one to three months.
+    pub interruptions_per_million: u32,
+    /// Employer-months left unpaid (arrears) per million.
+    pub arrears_per_million: u32,
+}
+
+impl ScaleConfig {
+    /// Realistic rates for a region: 0.1% births, 0.2% back-paid and 0.1% interrupted
+    /// person-months, 2% unpaid employer-months, rosters of at most 200.
+    pub fn realistic(
+        seed: u64,
+        region: RegionId,
+        employers: u32,
+        persons_per_employer: u32,
+        start: Month,
+        months: u32,
+    ) -> ScaleConfig {
+        ScaleConfig {
+            seed,
+            region,
+            employers,
+            persons_per_employer,
+            start,
+            months,
+            roster_max: 200,
+            births_per_million: 1_000,
+            back_payments_per_million: 2_000,
+            interruptions_per_million: 1_000,
+            arrears_per_million: 20_000,
+        }
+    }
+}
+
+/// What the generated history should leave in the books, computed with the same
+/// contribution rules as the decisions: a cross-check for tests and the benchmark.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ScaleTotals {
+    /// Sum of every assessed line (to the receivable).
+    pub assessed: Yuan,
+    /// Sum of every collection (receivable to bank).
+    pub collected: Yuan,
+    /// Sum of every back-paid line (paid at once, to the bank).
+    pub back_paid: Yuan,
+    /// Births (each with a prenatal claim, a delivery claim and an allowance).
+    pub births: u32,
+    /// Person-months back-paid.
+    pub back_paid_person_months: u32,
+    /// Interruptions.
+    pub interruptions: u32,
+}
+
+/// A small deterministic random source (SplitMix64): same seed, same history.
+#[derive(Debug, Clone)]
+struct SplitMix(u64);
+
+impl SplitMix {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `low..=high`.
+    fn between(&mut self, low: i64, high: i64) -> i64 {
+        let span = u64::try_from(high - low + 1).unwrap_or(1).max(1);
+        low + i64::try_from(self.next() % span).unwrap_or(0)
+    }
+
+    fn chance(&mut self, per_million: u32) -> bool {
+        self.next() % 1_000_000 < u64::from(per_million)
+    }
+}
+
+#[derive(Debug, Clone)]
+struct ScalePerson {
+    id: PersonId,
+    kind: PersonKind,
+    /// Declared wage per declaration year (`None`: unknown, the default base applies).
+    wages: std::collections::BTreeMap<i16, Option<Yuan>>,
+    /// Suspended until (resumed on the first day of) this month.
+    suspended_until: Option<Month>,
+    has_given_birth: bool,
+}
+
+#[derive(Debug, Clone)]
+struct ScaleEmployer {
+    id: EmployerId,
+    wage: i64,
+    persons: Vec<ScalePerson>,
+}
+
+/// Generates a region's history month by month as [`Step`]s for `Ledger::execute`:
+/// [`ScaleGenerator::setup`] first, then [`ScaleGenerator::next_month`] until it returns
+/// `None`. Nothing is held per event, only per person, so it scales with the population.
+#[derive(Debug, Clone)]
+pub struct ScaleGenerator<'rules> {
+    config: ScaleConfig,
+    rules: &'rules super::rulebook::Rulebook,
+    random: SplitMix,
+    employers: Vec<ScaleEmployer>,
+    month_index: u32,
+    /// Back-payments due in a month: (employer index, arrears month, person indexes).
+    back_pays: std::collections::BTreeMap<Month, Vec<(usize, Month, Vec<usize>)>>,
+    totals: ScaleTotals,
+}
+
+const CATEGORY: EmployerCategory = EmployerCategory::Enterprise;
+
+fn months_after(month: Month, count: u32) -> Month {
+    let index = i64::from(month.year) * 12 + i64::from(month.month) - 1 + i64::from(count);
+    Month {
+        year: i16::try_from(index / 12).unwrap_or(i16::MAX),
+        month: i8::try_from(index % 12 + 1).unwrap_or(12),
+    }
+}
+
+fn day_of(month: Month, day_of_month: i8) -> Date {
+    month
+        .first_day()
+        .with()
+        .day(day_of_month)
+        .build()
+        .unwrap_or(month.first_day())
+}
+
+impl<'rules> ScaleGenerator<'rules> {
+    /// A generator for `config` deciding figures under `rules` (the shipped rulebook).
+    pub fn new(config: ScaleConfig, rules: &'rules super::rulebook::Rulebook) -> Self {
+        let random = SplitMix(config.seed);
+        ScaleGenerator {
+            config,
+            rules,
+            random,
+            employers: Vec::new(),
+            month_index: 0,
+            back_pays: std::collections::BTreeMap::new(),
+            totals: ScaleTotals {
+                assessed: Yuan::ZERO,
+                collected: Yuan::ZERO,
+                back_paid: Yuan::ZERO,
+                births: 0,
+                back_paid_person_months: 0,
+                interruptions: 0,
+            },
+        }
+    }
+
+    /// What the steps so far should leave in the books.
+    pub fn totals(&self) -> ScaleTotals {
+        self.totals
+    }
+
+    fn id(&self, what: std::fmt::Arguments<'_>) -> String {
+        format!("scale-{}-{what}", self.config.seed)
+    }
+
+    /// Registers the employers, enrolls their employees (one in twenty an early retiree,
+    /// one in fifty with an unknown wage) and declares the bases of the start month's
+    /// declaration year and the one before (Beijing's year starts in July).
+    pub fn setup(&mut self) -> Vec<Step> {
+        let on = self.config.start.first_day();
+        let first_year = self.config.start.year;
+        let mut steps = Vec::new();
+        for employer_index in 0..self.config.employers {
+            let id = EmployerId::new(self.id(format_args!("e{employer_index}")));
+            let wage = self.random.between(4_000, 15_000);
+            steps.push(Step {
+                command_id: self.id(format_args!("register-e{employer_index}")),
+                command: RegisterEmployer {
+                    employer: id.clone(),
+                    region: self.config.region.clone(),
+                    category: CATEGORY,
+                    name: format!("{id} 单位"),
+                    registered_on: on,
+                    average_monthly_wage: yuan(wage),
+                }
+                .into(),
+            });
+            let mut persons = Vec::new();
+            for person_index in 0..self.config.persons_per_employer {
+                let person = PersonId::new(format!("{id}-p{person_index}"));
+                let kind = if self.random.chance(50_000) {
+                    PersonKind::EarlyRetiree
+                } else {
+                    PersonKind::Employee
+                };
+                steps.push(Step {
+                    command_id: format!("{}-enroll", person),
+                    command: Enroll {
+                        person: person.clone(),
+                        region: self.config.region.clone(),
+                        employer: Some(id.clone()),
+                        kind,
+                        enrolled_on: on,
+                    }
+                    .into(),
+                });
+                let wage = if self.random.chance(20_000) {
+                    None
+                } else {
+                    Some(self.random.between(3_000, 30_000))
+                };
+                let mut wages = std::collections::BTreeMap::new();
+                wages.insert(first_year - 1, wage.map(yuan));
+                wages.insert(first_year, wage.map(yuan));
+                persons.push(ScalePerson {
+                    id: person,
+                    kind,
+                    wages,
+                    suspended_until: None,
+                    has_given_birth: false,
+                });
+            }
+            self.employers.push(ScaleEmployer { id, wage, persons });
+        }
+        for year in [first_year - 1, first_year] {
+            for employer_index in 0..self.employers.len() {
+                steps.push(self.declaration(employer_index, year, on));
+            }
+        }
+        steps
+    }
+
+    fn declaration(&self, employer_index: usize, year: i16, on: Date) -> Step {
+        let employer = &self.employers[employer_index];
+        Step {
+            command_id: self.id(format_args!("declare-e{employer_index}-{year}")),
+            command: DeclareBases {
+                employer: employer.id.clone(),
+                region: self.config.region.clone(),
+                year,
+                lines: employer
+                    .persons
+                    .iter()
+                    .map(|person| DeclaredWage {
+                        person: person.id.clone(),
+                        wage: person.wages.get(&year).copied().flatten(),
+                    })
+                    .collect(),
+                employer_average_monthly_wage: Some(yuan(employer.wage)),
+                declared_on: on,
+            }
+            .into(),
+        }
+    }
+
+    /// The steps of the next month, or `None` after the last; an error if the region has
+    /// no contribution rules in force for the month.
+    pub fn next_month(&mut self) -> Result<Option<Vec<Step>>, super::rejection::Rejection> {
+        if self.month_index >= self.config.months {
+            return Ok(None);
+        }
+        let month = months_after(self.config.start, self.month_index);
+        self.month_index += 1;
+        let mut steps = Vec::new();
+        if month.month == 1 && month.year > self.config.start.year {
+            self.raise_wages(month.year);
+            for employer_index in 0..self.employers.len() {
+                steps.push(self.declaration(employer_index, month.year, month.first_day()));
+            }
+        }
+        for employer_index in 0..self.employers.len() {
+            self.status_changes(employer_index, month, &mut steps);
+            self.assessment(employer_index, month, &mut steps)?;
+            self.births(employer_index, month, &mut steps);
+        }
+        for (employer_index, arrears, persons) in self.back_pays.remove(&month).unwrap_or_default()
+        {
+            self.back_payment(employer_index, arrears, &persons, month, &mut steps)?;
+        }
+        Ok(Some(steps))
+    }
+
+    /// A new declaration year: every known wage rises by 0 to 5%, to the yuan.
+    fn raise_wages(&mut self, year: i16) {
+        for employer_index in 0..self.employers.len() {
+            for person_index in 0..self.employers[employer_index].persons.len() {
+                let raise = self.random.between(100, 105);
+                let person = &mut self.employers[employer_index].persons[person_index];
+                let last = person.wages.values().next_back().copied().flatten();
+                // A raise of 0 to 5%; each new wage rounded once to the fen.
+                let next = last.map(|wage| {
+                    wage.decimal()
+                        .checked_mul(Decimal::from(raise))
+                        .and_then(|raised| raised.checked_div(Decimal::from(100)))
+                        .map_or(wage, Yuan::from_decimal)
+                });
+                person.wages.insert(year, next);
+            }
+        }
+    }
+
+    fn status_changes(&mut self, employer_index: usize, month: Month, steps: &mut Vec<Step>) {
+        let per_million = self.config.interruptions_per_million;
+        for person_index in 0..self.employers[employer_index].persons.len() {
+            let resume = self.employers[employer_index].persons[person_index].suspended_until;
+            if resume == Some(month) {
+                let person = &mut self.employers[employer_index].persons[person_index];
+                person.suspended_until = None;
+                steps.push(Step {
+                    command_id: format!("{}-resume-{month}", person.id),
+                    command: super::command::ResumeEnrollment {
+                        person: person.id.clone(),
+                        on: month.first_day(),
+                        reason: "恢复缴费".to_owned(),
+                    }
+                    .into(),
+                });
+                continue;
+            }
+            if resume.is_some() || !self.random.chance(per_million) {
+                continue;
+            }
+            let lasts = u32::try_from(self.random.between(1, 3)).unwrap_or(1);
+            let person = &mut self.employers[employer_index].persons[person_index];
+            person.suspended_until = Some(months_after(month, lasts));
+            self.totals.interruptions += 1;
+            steps.push(Step {
+                command_id: format!("{}-suspend-{month}", person.id),
+                command: SuspendEnrollment {
+                    person: person.id.clone(),
+                    region: self.config.region.clone(),
+                    on: day_of(month, 15),
+                    reason: "中断参保缴费".to_owned(),
+                }
+                .into(),
+            });
+        }
+    }
+
+    /// The sum of the lines of `persons` for `month`, as the decision computes them.
+    fn lines_total(
+        &self,
+        employer_index: usize,
+        month: Month,
+        persons: &[usize],
+    ) -> Result<Yuan, super::rejection::Rejection> {
+        let rules = super::contribution::ContributionRules::in_force(
+            self.rules,
+            &self.config.region,
+            CATEGORY,
+            month,
+        )?;
+        let (year, _) =
+            super::contribution::declaration_year(self.rules, &self.config.region, month)?;
+        let mut total = Yuan::ZERO;
+        for person_index in persons {
+            let person = &self.employers[employer_index].persons[*person_index];
+            let wage = person.wages.get(&year).copied().flatten();
+            total = total.checked_add(rules.line(&person.id, person.kind, wage)?.amounts.total)?;
+        }
+        Ok(total)
+    }
+
+    fn assessment(
+        &mut self,
+        employer_index: usize,
+        month: Month,
+        steps: &mut Vec<Step>,
+    ) -> Result<(), super::rejection::Rejection> {
+        let mut roster = Vec::new();
+        let mut left_out = Vec::new();
+        for person_index in 0..self.employers[employer_index].persons.len() {
+            if self.employers[employer_index].persons[person_index]
+                .suspended_until
+                .is_some()
+            {
+                continue;
+            }
+            if self.random.chance(self.config.back_payments_per_million) {
+                left_out.push(person_index);
+            } else {
+                roster.push(person_index);
+            }
+        }
+        if !left_out.is_empty() {
+            self.back_pays
+                .entry(months_after(month, 2))
+                .or_default()
+                .push((employer_index, month, left_out));
+        }
+        if roster.is_empty() {
+            return Ok(());
+        }
+        let total = self.lines_total(employer_index, month, &roster)?;
+        self.totals.assessed = self.totals.assessed.checked_add(total)?;
+        let employer = &self.employers[employer_index];
+        for (part, chunk) in roster.chunks(self.config.roster_max.max(1)).enumerate() {
+            steps.push(Step {
+                command_id: self.id(format_args!("assess-e{employer_index}-{month}-{part}")),
+                command: AssessContributions {
+                    employer: employer.id.clone(),
+                    region: self.config.region.clone(),
+                    month,
+                    persons: chunk
+                        .iter()
+                        .map(|index| employer.persons[*index].id.clone())
+                        .collect(),
+                    booked_on: day_of(month, 10),
+                }
+                .into(),
+            });
+        }
+        if self.random.chance(self.config.arrears_per_million) {
+            return Ok(());
+        }
+        self.totals.collected = self.totals.collected.checked_add(total)?;
+        steps.push(Step {
+            command_id: self.id(format_args!("collect-e{employer_index}-{month}")),
+            command: CollectContribution {
+                employer: employer.id.clone(),
+                month,
+                amount: total,
+                received_on: day_of(months_after(month, 1), 20),
+                reference: format!("税务征收 {month}"),
+            }
+            .into(),
+        });
+        Ok(())
+    }
+
+    fn back_payment(
+        &mut self,
+        employer_index: usize,
+        arrears: Month,
+        persons: &[usize],
+        month: Month,
+        steps: &mut Vec<Step>,
+    ) -> Result<(), super::rejection::Rejection> {
+        let total = self.lines_total(employer_index, arrears, persons)?;
+        self.totals.back_paid = self.totals.back_paid.checked_add(total)?;
+        self.totals.back_paid_person_months += u32::try_from(persons.len()).unwrap_or(u32::MAX);
+        let employer = &self.employers[employer_index];
+        steps.push(Step {
+            command_id: self.id(format_args!("back-pay-e{employer_index}-{arrears}")),
+            command: BackPayContributions {
+                employer: employer.id.clone(),
+                region: self.config.region.clone(),
+                month: arrears,
+                persons: persons
+                    .iter()
+                    .map(|index| employer.persons[*index].id.clone())
+                    .collect(),
+                booked_on: day_of(month, 14),
+            }
+            .into(),
+        });
+        Ok(())
+    }
+
+    /// Births among employees contributing this month: a prenatal claim on the 5th, the
+    /// birth and its delivery claim on the 20th, the allowance granted on the 28th.
+    fn births(&mut self, employer_index: usize, month: Month, steps: &mut Vec<Step>) {
+        for person_index in 0..self.employers[employer_index].persons.len() {
+            let person = &self.employers[employer_index].persons[person_index];
+            let eligible = person.kind == PersonKind::Employee
+                && person.suspended_until.is_none()
+                && !person.has_given_birth;
+            if !eligible || !self.random.chance(self.config.births_per_million) {
+                continue;
+            }
+            let prenatal_cost = yuan(self.random.between(100, 1_500));
+            let delivery_cost = yuan(self.random.between(1_500, 9_000));
+            let kind = if self.random.chance(400_000) {
+                Delivery::Caesarean
+            } else {
+                Delivery::Vaginal
+            };
+            let level = match self.random.between(0, 2) {
+                0 => HospitalLevel::Primary,
+                1 => HospitalLevel::Secondary,
+                _ => HospitalLevel::Tertiary,
+            };
+            let babies = if self.random.chance(20_000) { 2 } else { 1 };
+            let difficult = self.random.chance(50_000);
+            let employer = &mut self.employers[employer_index];
+            let person = &mut employer.persons[person_index];
+            person.has_given_birth = true;
+            self.totals.births += 1;
+            let id = person.id.as_str().to_owned();
+            let claim = |what: &str, kind: ClaimKind, on: Date, actual: Yuan| Step {
+                command_id: format!("{id}-{what}"),
+                command: SettleMedicalClaim {
+                    claim: ClaimId::new(format!("{id}-{what}")),
+                    person: PersonId::new(id.as_str()),
+                    region: self.config.region.clone(),
+                    institution: "定点医疗机构".to_owned(),
+                    kind,
+                    service_date: on,
+                    settled_on: on,
+                    actual,
+                }
+                .into(),
+            };
+            steps.push(claim(
+                "prenatal",
+                prenatal(&id),
+                day_of(month, 5),
+                prenatal_cost,
+            ));
+            steps.push(claim(
+                "delivery",
+                delivery(&id, kind, level),
+                day_of(month, 20),
+                delivery_cost,
+            ));
+            steps.push(Step {
+                command_id: format!("{id}-allowance"),
+                command: PayAllowance {
+                    person: PersonId::new(id.as_str()),
+                    employer: employer.id.clone(),
+                    region: self.config.region.clone(),
+                    birth: birth(&id, day_of(month, 20), kind, difficult, babies),
+                    granted_on: day_of(month, 28),
+                }
+                .into(),
+            });
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

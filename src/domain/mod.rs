@@ -36,6 +36,7 @@
 //! - `rejection.rs`: [`Rejection`].
 //! - `risk.rs`: fund risk bands (months of cover of the pooled fund).
 //! - `command/`: one file per command; [`Command`] dispatches and [`decide`] lives there.
+//! - `scenarios.rs`: the canonical five-region scenarios (golden snapshots, demo).
 
 pub mod benefit;
 pub mod command;
@@ -49,6 +50,7 @@ pub mod reassessment;
 pub mod rejection;
 pub mod risk;
 pub mod rulebook;
+pub mod scenarios;
 pub mod state;
 
 #[cfg(test)]

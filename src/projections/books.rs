@@ -16,7 +16,7 @@ use crate::domain::{
 
 /// The version of the fold below: bump it when its interpretation changes, and the
 /// projection is rebuilt into a new generation.
-pub const BOOKS_VERSION: u32 = 1;
+pub const BOOKS_VERSION: u32 = 2;
 
 /// The rule parameter that shows maternity contributions as their own income item.
 pub const MATERNITY_INCOME_ITEM: &str = "maternity_income_item";
@@ -144,6 +144,16 @@ fn net_credit(
         }
     }
     Ok(net)
+}
+
+/// Money out of the accounts whose net credit is `net`: its negation, with a zero kept
+/// as zero (a negated zero decimal renders as "-0" in reports).
+fn outflow(net: Yuan) -> Yuan {
+    if net.is_zero() {
+        Yuan::ZERO
+    } else {
+        net.negated()
+    }
 }
 
 const BMI_ACCOUNTS: [Account; 3] = [
@@ -367,12 +377,12 @@ impl RegionBooks {
             Event::MedicalClaimSettled(claim) => {
                 add(
                     &mut lines.bmi_expenditure,
-                    net(&BMI_ACCOUNTS)?.negated(),
+                    outflow(net(&BMI_ACCOUNTS)?),
                     position,
                 )?;
                 add(
                     &mut lines.maternity_expenditure,
-                    net(&MATERNITY_ACCOUNTS)?.negated(),
+                    outflow(net(&MATERNITY_ACCOUNTS)?),
                     position,
                 )?;
                 add(&mut lines.maternity_medical, claim.paid, position)?;
@@ -381,12 +391,12 @@ impl RegionBooks {
             Event::AllowanceGranted(granted) => {
                 add(
                     &mut lines.bmi_expenditure,
-                    net(&BMI_ACCOUNTS)?.negated(),
+                    outflow(net(&BMI_ACCOUNTS)?),
                     position,
                 )?;
                 add(
                     &mut lines.maternity_expenditure,
-                    net(&MATERNITY_ACCOUNTS)?.negated(),
+                    outflow(net(&MATERNITY_ACCOUNTS)?),
                     position,
                 )?;
                 add(&mut lines.allowance, granted.amount, position)?;
@@ -395,17 +405,17 @@ impl RegionBooks {
             Event::AllowanceStopped(stopped) => {
                 add(
                     &mut lines.bmi_expenditure,
-                    net(&BMI_ACCOUNTS)?.negated(),
+                    outflow(net(&BMI_ACCOUNTS)?),
                     position,
                 )?;
                 add(
                     &mut lines.maternity_expenditure,
-                    net(&MATERNITY_ACCOUNTS)?.negated(),
+                    outflow(net(&MATERNITY_ACCOUNTS)?),
                     position,
                 )?;
                 add(
                     &mut lines.allowance,
-                    stopped.amount_withdrawn.negated(),
+                    outflow(stopped.amount_withdrawn),
                     position,
                 )?;
             }

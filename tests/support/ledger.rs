@@ -30,6 +30,7 @@ pub fn meta(command_id: &str, command: &Command) -> CommandMeta {
         command_id: command_id.to_owned(),
         actor: "scenario".to_owned(),
         request_digest: digest(format!("{command_id} {command:?}").as_bytes()),
+        expected: Vec::new(),
     }
 }
 

@@ -153,13 +153,17 @@ pub fn risk(books: &Books, rules: &Rulebook, region: &RegionId, as_of: Date) -> 
         })
         .unwrap_or(Yuan::ZERO);
     let band = match risk::risk_band(rules, region, as_of, pooled, spent) {
-        Ok(band) => format!("{band:?}"),
+        Ok(risk::RiskBand::Red) => "red".to_owned(),
+        Ok(risk::RiskBand::Amber) => "amber".to_owned(),
+        Ok(risk::RiskBand::Green) => "green".to_owned(),
+        Ok(risk::RiskBand::Watch) => "watch".to_owned(),
+        Ok(risk::RiskBand::OverReserved) => "over_reserved".to_owned(),
         Err(rejection) => format!("unknown: {rejection}"),
     };
     Risk {
         pooled_fund_balance: pooled,
         average_monthly_expenditure: round_fen(spent.decimal() / Decimal::from(12)),
-        months_of_cover: risk::months_of_cover(pooled, spent),
+        months_of_cover: risk::months_of_cover(pooled, spent).map(|months| months.round_dp(2)),
         band,
     }
 }

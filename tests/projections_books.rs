@@ -70,3 +70,48 @@ fn a_claim_paid_by_the_maternity_fund_adds_a_plain_zero_to_bmi_expenditure() {
         "zero, not minus zero"
     );
 }
+
+/// The maternity income item is classified when read, by the rulebook as known at the
+/// books' position: a retroactive amendment of the rule (Tianjin's item from 2024-04-01,
+/// recorded in August) shows in the figures as known now, not as known before it.
+#[test]
+fn a_retroactive_income_item_amendment_reclassifies_as_known_now() {
+    use fundledger::domain::command::amend_rule::AmendRule;
+    use fundledger::domain::scenarios::Step;
+    use fundledger::domain::{Command, Confidence};
+
+    let (_dir, ledger) = temp_ledger();
+    support::ledger::run(&ledger, &scenario("tianjin"));
+    let tianjin = RegionId::new("tianjin");
+    let item = |position: u64| {
+        let books = ledger.projector().as_known(position).unwrap();
+        region_report(&books, &books.rulebook(), &tianjin, date(2024, 6, 30))
+            .lines
+            .maternity_income_item
+    };
+    let before = ledger.log().head().position;
+    // 2024-05 and 2024-06 show 90.00 each (in force on the months' last days).
+    assert_eq!(item(before), Yuan::parse("t", "180.00").unwrap());
+    let amendment: Command = AmendRule {
+        region: tianjin.clone(),
+        parameter: "maternity_income_item".to_owned(),
+        value: "true".to_owned(),
+        effective_from: date(2024, 4, 1),
+        authority: "天津市医疗保障局".to_owned(),
+        document: "test: the item from April".to_owned(),
+        tag: Confidence::Assumption,
+        recorded_on: date(2024, 8, 1),
+        reassess: Vec::new(),
+    }
+    .into();
+    execute(
+        &ledger,
+        &Step {
+            command_id: "amend-income-item".to_owned(),
+            command: amendment,
+        },
+    );
+    // Now 2024-04 shows its 90.00 too: 3 × 90.00 = 270.00; as known before, still 180.00.
+    assert_eq!(item(u64::MAX), Yuan::parse("t", "270.00").unwrap());
+    assert_eq!(item(before), Yuan::parse("t", "180.00").unwrap());
+}

@@ -212,11 +212,13 @@ impl QueryService for Queries {
             let (_, position) = resolve(&ledger, message.when.as_ref())?;
             let books = books_at(&ledger, position)?;
             let region = known_region(&books, &message.region)?;
+            let rules = books.rulebook();
             let months = books
                 .region(&region)
                 .map(|region_books| {
                     region_books
-                        .months(from, to)
+                        .classified_months(&region, &rules, from, to)
+                        .iter()
                         .map(|(month, lines)| month_lines(month.to_string(), lines))
                         .collect()
                 })

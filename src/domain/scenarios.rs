@@ -591,9 +591,9 @@ fn kizilsu() -> Scenario {
 ///   10.5% = 840.00, BMI 800.00, individual 160.00, total 1000.00; zhao base 10000: 50.00,
 ///   1050.00, 1000.00, 200.00, total 1250.00. Month: maternity 90.00, pooled 1800.00,
 ///   personal 360.00, total 2250.00, collected in full.
-/// - The income item follows the contribution month's business date (its first day):
-///   2024-04 and 2024-05 (dated 2024-05-01, before 2024-05-22) show none, 2024-06 shows
-///   90.00.
+/// - The income item is shown for a month when the rule is in force on the month's last
+///   day: 2024-04 shows none; 2024-05 (2024-05-31 is after 2024-05-22) and 2024-06 show
+///   90.00 each.
 /// - Prenatal 2024-05-30: 450.00. Delivery 2024-07-15, vaginal, tertiary: min(2800, 3000)
 ///   = 2800.00. Allowance: 98 + 60 = 158 days, 8500 × 158 / 30 = 44766.666… = 44766.67.
 fn tianjin() -> Scenario {

@@ -8,7 +8,6 @@ use std::collections::BTreeMap;
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 
-use crate::domain::event::RuleAmended;
 use crate::domain::state::Ledger;
 use crate::domain::{
     Account, Event, InsuranceType, Month, RegionId, Rulebook, Side, Transaction, Yuan,
@@ -16,10 +15,7 @@ use crate::domain::{
 
 /// The version of the fold below: bump it when its interpretation changes, and the
 /// projection is rebuilt into a new generation.
-pub const BOOKS_VERSION: u32 = 2;
-
-/// The rule parameter that shows maternity contributions as their own income item.
-pub const MATERNITY_INCOME_ITEM: &str = "maternity_income_item";
+pub const BOOKS_VERSION: u32 = 3;
 
 /// Why an event could not be folded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -68,7 +64,8 @@ pub struct MonthLines {
     /// Of which the maternity part (after the merger).
     pub bmi_income_maternity: Yuan,
     /// The maternity income item, where the region's rules show it (Tianjin from
-    /// 2024-05-22); zero elsewhere.
+    /// 2024-05-22); zero elsewhere. Classified when read, by the rulebook of the books being
+    /// read ([`RegionBooks::classified_months`]), so a retroactive change of the rule shows.
     pub maternity_income_item: Yuan,
     /// Income of the separate maternity fund (before the merger).
     pub maternity_fund_income: Yuan,
@@ -117,8 +114,6 @@ pub struct RegionBooks {
 pub struct Books {
     position: u64,
     regions: BTreeMap<RegionId, RegionBooks>,
-    parents: BTreeMap<RegionId, Option<RegionId>>,
-    income_item: BTreeMap<RegionId, Vec<(Date, bool)>>,
     /// Every region definition and rule amendment so far, in log order: the rulebook as
     /// known at this position.
     rule_events: Vec<Event>,
@@ -215,32 +210,6 @@ impl Books {
         ledger
     }
 
-    fn income_item_on(&self, region: &RegionId, date: Date) -> bool {
-        let mut current = Some(region);
-        let mut hops = 0;
-        while let Some(id) = current {
-            if let Some(values) = self.income_item.get(id)
-                && let Some((_, shown)) = values.iter().rev().find(|(from, _)| *from <= date)
-            {
-                return *shown;
-            }
-            current = self.parents.get(id).and_then(Option::as_ref);
-            hops += 1;
-            if hops > 16 {
-                break;
-            }
-        }
-        false
-    }
-
-    fn fold_rule(&mut self, amended: &RuleAmended) {
-        if amended.parameter == MATERNITY_INCOME_ITEM {
-            let values = self.income_item.entry(amended.region.clone()).or_default();
-            values.push((amended.value.effective_from, amended.value.value == "true"));
-            values.sort_by_key(|(from, _)| *from);
-        }
-    }
-
     /// Folds the event at `position`; checks that its region's postings still sum to zero.
     pub fn apply(&mut self, position: u64, event: &Event) -> Result<(), FoldError> {
         if position != self.position + 1 {
@@ -250,25 +219,16 @@ impl Books {
             });
         }
         match event {
-            Event::RegionDefined(defined) => {
-                self.parents
-                    .insert(defined.region.id.clone(), defined.region.parent.clone());
-                self.rule_events.push(event.clone());
-            }
-            Event::RuleAmended(amended) => {
-                self.fold_rule(amended);
-                self.rule_events.push(event.clone());
-            }
+            Event::RegionDefined(_) | Event::RuleAmended(_) => self.rule_events.push(event.clone()),
             _ => {}
         }
         let region = event.region().clone();
         let date = event.business_date();
-        let shows_income_item = self.income_item_on(&region, date);
         let books = self.regions.entry(region.clone()).or_default();
         books.fold_insured(event, date);
         if let Some(transaction) = event.transaction() {
             books.fold_transaction(date, transaction, position)?;
-            books.fold_lines(event, transaction, shows_income_item, position)?;
+            books.fold_lines(event, transaction, position)?;
         }
         if !books.net.is_zero() {
             return Err(FoldError::Unbalanced {
@@ -337,7 +297,6 @@ impl RegionBooks {
         &mut self,
         event: &Event,
         transaction: &Transaction,
-        shows_income_item: bool,
         position: u64,
     ) -> Result<(), FoldError> {
         let lines = self
@@ -352,9 +311,6 @@ impl RegionBooks {
                 add(&mut lines.bmi_income, net(&BMI_ACCOUNTS)?, position)?;
                 let maternity = net(&[Account::BmiPooledMaternity])?;
                 add(&mut lines.bmi_income_maternity, maternity, position)?;
-                if shows_income_item {
-                    add(&mut lines.maternity_income_item, maternity, position)?;
-                }
                 add(
                     &mut lines.maternity_fund_income,
                     net(&[Account::MaternityFund])?,
@@ -450,7 +406,32 @@ impl RegionBooks {
         total
     }
 
-    /// The lines of the months `from..=to`.
+    /// The lines of the months `from..=to`, with the maternity income item classified by
+    /// `rules`: a month shows it when the rule is in force on the month's last day.
+    pub fn classified_months(
+        &self,
+        region: &RegionId,
+        rules: &Rulebook,
+        from: Month,
+        to: Month,
+    ) -> Vec<(Month, MonthLines)> {
+        self.months(from, to)
+            .map(|(month, lines)| {
+                let mut lines = lines.clone();
+                let shown = rules
+                    .shows_maternity_income_item(region, month.last_day())
+                    .unwrap_or(false);
+                lines.maternity_income_item = if shown {
+                    lines.bmi_income_maternity
+                } else {
+                    Yuan::ZERO
+                };
+                (*month, lines)
+            })
+            .collect()
+    }
+
+    /// The lines of the months `from..=to`, as folded (the income item unclassified).
     pub fn months(&self, from: Month, to: Month) -> impl Iterator<Item = (&Month, &MonthLines)> {
         self.months.range(from..=to)
     }

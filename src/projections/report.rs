@@ -70,12 +70,15 @@ pub struct RegionReport {
     pub risk: Risk,
 }
 
-/// Sums the month lines of a region up to and including `to`.
-pub fn lines_through(books: &Books, region: &RegionId, to: Month) -> MonthLines {
+/// Sums the month lines of a region up to and including `to`, the income item classified
+/// by `rules`.
+pub fn lines_through(books: &Books, rules: &Rulebook, region: &RegionId, to: Month) -> MonthLines {
     let mut total = MonthLines::default();
     if let Some(region_books) = books.region(region) {
-        for (_, month) in region_books.months(Month { year: 1, month: 1 }, to) {
-            add_lines(&mut total, month);
+        for (_, month) in
+            region_books.classified_months(region, rules, Month { year: 1, month: 1 }, to)
+        {
+            add_lines(&mut total, &month);
         }
     }
     total
@@ -175,7 +178,7 @@ pub fn region_report(
     region: &RegionId,
     as_of: Date,
 ) -> RegionReport {
-    let lines = lines_through(books, region, Month::of(as_of));
+    let lines = lines_through(books, rules, region, Month::of(as_of));
     let (insured_bmi, insured_maternity) = books
         .region(region)
         .map(|r| r.insured_as_of(as_of))

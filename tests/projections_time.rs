@@ -344,7 +344,7 @@ fn a_restart_resumes_from_the_checkpoint() {
 
     let reopened = open_ledger(dir.path());
     // The last checkpoint is at the largest multiple of CHECKPOINT_EVENTS at or below the
-    // head (16384 here); only the positions after it are folded again.
+    // head (CHECKPOINT_EVENTS here); only the positions after it are folded again.
     let checkpoint = head / CHECKPOINT_EVENTS * CHECKPOINT_EVENTS;
     assert_eq!(checkpoint, CHECKPOINT_EVENTS);
     assert_eq!(reopened.projector().replayed_on_open(), head - checkpoint);

@@ -22,6 +22,23 @@ enum Bench {
     Log(LogBench),
     /// Commands over gRPC on loopback: concurrent clients, each sending enrollments.
     Grpc(GrpcBench),
+    /// A synthetic history through the command path, then a full rebuild of the books and
+    /// as-of / as-known query latency.
+    Projections(ProjectionsBench),
+}
+
+/// Options of `bench projections`.
+#[derive(Debug, clap::Args)]
+struct ProjectionsBench {
+    /// How many events to generate.
+    #[arg(long, default_value_t = 1_000_000)]
+    events: u64,
+    /// Persons per migration command (one event each).
+    #[arg(long, default_value_t = 1000)]
+    batch: u64,
+    /// How many queries of each kind to time.
+    #[arg(long, default_value_t = 200)]
+    queries: usize,
 }
 
 /// Options of `bench grpc`.
@@ -65,6 +82,11 @@ struct LogBench {
 pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     match args.which {
         Bench::Log(options) => log_bench(&options),
+        Bench::Projections(options) => super::bench_projections::projections_bench(
+            options.events,
+            options.batch,
+            options.queries,
+        ),
         Bench::Grpc(options) => tokio::runtime::Runtime::new()?.block_on(
             super::bench_grpc::grpc_bench(options.clients, options.commands_per_client),
         ),

@@ -8,9 +8,11 @@
 //! - `export.rs`: `fundledger export`, events as JSON lines, reports as CSV.
 //! - `bench.rs`: `fundledger bench …`, the benchmarks that print figures.
 //! - `bench_grpc.rs`: `fundledger bench grpc`.
+//! - `bench_projections.rs`: `fundledger bench projections`.
 
 mod bench;
 mod bench_grpc;
+mod bench_projections;
 mod export;
 mod rebuild;
 mod serve;

@@ -30,6 +30,10 @@ pub const FORMAT_IDEMPOTENCY_V1: u8 = 0x11;
 pub const FORMAT_HEAD_V1: u8 = 0x41;
 /// Format byte of a payload encoded with bincode's serde mode, standard configuration.
 pub const FORMAT_PAYLOAD_BINCODE_V1: u8 = 0x51;
+/// The most memory one decoded payload may claim, in bytes. bincode counts the in-memory
+/// size of decoded collections (a 200-line roster claims far more than its ~14 KiB of
+/// bytes), so this bounds a damaged length field, not the stored size.
+pub const PAYLOAD_DECODED_BYTES_MAX: usize = 4 * 1024 * 1024;
 /// Format byte of a projection checkpoint (bincode serde mode, standard configuration).
 pub const FORMAT_CHECKPOINT_V1: u8 = 0xC1;
 /// The largest decoded checkpoint, in bytes.
@@ -453,7 +457,7 @@ pub fn decode_payload<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T,
             expected: FORMAT_PAYLOAD_BINCODE_V1,
         });
     }
-    let config = bincode::config::standard().with_limit::<BODY_BYTES_MAX>();
+    let config = bincode::config::standard().with_limit::<PAYLOAD_DECODED_BYTES_MAX>();
     let (value, read) = bincode::serde::decode_from_slice(&bytes[1..], config)
         .map_err(|error| CodecError::Malformed(format!("payload: {error}")))?;
     if read != bytes.len() - 1 {

@@ -222,9 +222,18 @@ impl Books {
             Event::RegionDefined(_) | Event::RuleAmended(_) => self.rule_events.push(event.clone()),
             _ => {}
         }
-        let region = event.region().clone();
+        let region = event.region();
         let date = event.business_date();
-        let books = self.regions.entry(region.clone()).or_default();
+        // Look up before inserting: an owned key per event would allocate on the hot path.
+        if !self.regions.contains_key(region) {
+            self.regions.insert(region.clone(), RegionBooks::default());
+        }
+        let Some(books) = self.regions.get_mut(region) else {
+            return Err(FoldError::OutOfOrder {
+                previous: self.position,
+                found: position,
+            });
+        };
         books.fold_insured(event, date);
         if let Some(transaction) = event.transaction() {
             books.fold_transaction(date, transaction, position)?;
@@ -233,7 +242,7 @@ impl Books {
         if !books.net.is_zero() {
             return Err(FoldError::Unbalanced {
                 position,
-                region,
+                region: region.clone(),
                 net: books.net,
             });
         }

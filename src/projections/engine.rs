@@ -12,7 +12,7 @@ use crate::domain::Rulebook;
 use crate::log::{self, Log, codec};
 
 /// A checkpoint is written every this many positions.
-pub const CHECKPOINT_EVENTS: u64 = 16_384;
+pub const CHECKPOINT_EVENTS: u64 = 4096;
 /// The largest stored piece of a checkpoint (sled keeps values over 128 KiB in blob files
 /// it never fsyncs).
 pub const CHECKPOINT_CHUNK_BYTES_MAX: usize = 60 * 1024;

@@ -115,3 +115,58 @@ fn a_retroactive_income_item_amendment_reclassifies_as_known_now() {
     assert_eq!(item(u64::MAX), Yuan::parse("t", "270.00").unwrap());
     assert_eq!(item(before), Yuan::parse("t", "180.00").unwrap());
 }
+
+/// A terminated enrollment counts the person out of each insurance it carried, from the
+/// termination date on; before that date the person is still counted.
+#[test]
+fn a_termination_lowers_the_insured_counts() {
+    use fundledger::domain::command::enroll::Enroll;
+    use fundledger::domain::command::register_employer::RegisterEmployer;
+    use fundledger::domain::command::terminate::TerminateEnrollment;
+    use fundledger::domain::scenarios::Step;
+    use fundledger::domain::{Command, EmployerCategory, EmployerId, PersonId, PersonKind};
+
+    let (_dir, ledger) = temp_ledger();
+    let beijing = RegionId::new("beijing");
+    let steps: Vec<Command> = vec![
+        RegisterEmployer {
+            employer: EmployerId::new("bj-1"),
+            region: beijing.clone(),
+            category: EmployerCategory::Enterprise,
+            name: "北京一号".to_owned(),
+            registered_on: date(2020, 1, 1),
+            average_monthly_wage: Yuan::parse("wage", "9000").unwrap(),
+        }
+        .into(),
+        Enroll {
+            person: PersonId::new("wu"),
+            region: beijing.clone(),
+            employer: Some(EmployerId::new("bj-1")),
+            kind: PersonKind::Employee,
+            enrolled_on: date(2020, 2, 1),
+        }
+        .into(),
+        TerminateEnrollment {
+            person: PersonId::new("wu"),
+            on: date(2020, 6, 1),
+            reason: "离职".to_owned(),
+        }
+        .into(),
+    ];
+    for (index, command) in steps.into_iter().enumerate() {
+        execute(
+            &ledger,
+            &Step {
+                command_id: format!("step-{index}"),
+                command,
+            },
+        );
+    }
+    let books = ledger.projector().current().unwrap();
+    let insured = |on| {
+        let statistics = region_report(&books, &books.rulebook(), &beijing, on).statistics;
+        (statistics.insured_bmi, statistics.insured_maternity)
+    };
+    assert_eq!(insured(date(2020, 5, 31)), (1, 1)); // an employee carries both
+    assert_eq!(insured(date(2020, 6, 1)), (0, 0)); // terminated on 2020-06-01
+}

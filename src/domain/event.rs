@@ -110,6 +110,9 @@ pub struct EnrollmentStatusChanged {
     pub on: Date,
     /// Why (free text from the agency).
     pub reason: String,
+    /// The insurance types the enrollment carried: the statistics count the person out of
+    /// each when the enrollment is terminated.
+    pub insurance: Vec<InsuranceType>,
 }
 
 /// Declared wages of one person.

@@ -15,7 +15,7 @@ use crate::domain::{
 
 /// The version of the fold below: bump it when its interpretation changes, and the
 /// projection is rebuilt into a new generation.
-pub const BOOKS_VERSION: u32 = 3;
+pub const BOOKS_VERSION: u32 = 4;
 
 /// Why an event could not be folded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -278,6 +278,10 @@ impl RegionBooks {
                     maternity: i64::from(holds(InsuranceType::Maternity)),
                 }
             }
+            Event::EnrollmentTerminated(terminated) => InsuredChange {
+                bmi: -i64::from(terminated.insurance.contains(&InsuranceType::BasicMedical)),
+                maternity: -i64::from(terminated.insurance.contains(&InsuranceType::Maternity)),
+            },
             _ => return,
         };
         let entry = self.insured.entry(date).or_default();

@@ -47,6 +47,7 @@ impl ResumeEnrollment {
             region: person.region.clone(),
             on: self.on,
             reason: self.reason.clone(),
+            insurance: person.insurance.clone(),
         })])
     }
 }

@@ -57,6 +57,7 @@ impl SuspendEnrollment {
             region: person.region.clone(),
             on: self.on,
             reason: self.reason.clone(),
+            insurance: person.insurance.clone(),
         })];
         if rules.flag(&person.region, "benefits_stop_on_interruption", self.on)? {
             for (birth_id, allowance) in &person.allowances {

@@ -49,6 +49,7 @@ impl TerminateEnrollment {
             region: person.region.clone(),
             on: self.on,
             reason: self.reason.clone(),
+            insurance: person.insurance.clone(),
         })])
     }
 }

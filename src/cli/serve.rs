@@ -54,7 +54,11 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     runtime.block_on(crate::api::serve(
         std::sync::Arc::new(log),
         args.listen,
-        ServerConfig { access, tls },
+        ServerConfig {
+            access,
+            tls,
+            ..ServerConfig::default()
+        },
     ))?;
     Ok(())
 }

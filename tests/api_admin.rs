@@ -143,7 +143,10 @@ async fn stats_reports_head_size_and_subscriptions() {
     append(&server, "a", 2).await;
     let mut events = server.events(None).await;
     let mut stream = events
-        .subscribe(SubscribeRequest { from_position: 1 })
+        .subscribe(SubscribeRequest {
+            from_position: 1,
+            ..Default::default()
+        })
         .await
         .unwrap()
         .into_inner();

@@ -5,7 +5,10 @@
 use std::path::PathBuf;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let protos = ["proto/fundledger/v1/fundledger.proto"];
+    let protos = [
+        "proto/fundledger/v1/fundledger.proto",
+        "proto/fundledger/v1/ledger.proto",
+    ];
     for proto in &protos {
         println!("cargo:rerun-if-changed={proto}");
     }

@@ -40,6 +40,7 @@ fn multi_event_append_is_atomic_and_dense() {
     );
     let stream: Vec<_> = log
         .read_stream("person/a", 1, 10)
+        .unwrap()
         .map(Result::unwrap)
         .collect();
     assert_eq!(

@@ -193,16 +193,18 @@ impl ReadQuery {
             next_position: self.from_position,
             ..Page::default()
         };
-        let envelopes: Box<dyn Iterator<Item = log::Result<Envelope>> + '_> = match &self
-            .filter
-            .stream_id
-        {
-            Some(stream_id) => {
-                page.next_stream_version = self.from_stream_version;
-                Box::new(log.read_stream(stream_id, self.from_stream_version, READ_EVENTS_SCAN_MAX))
-            }
-            None => Box::new(log.read_range(self.from_position, READ_EVENTS_SCAN_MAX)),
-        };
+        let envelopes: Box<dyn Iterator<Item = log::Result<Envelope>> + '_> =
+            match &self.filter.stream_id {
+                Some(stream_id) => {
+                    page.next_stream_version = self.from_stream_version;
+                    Box::new(log.read_stream(
+                        stream_id,
+                        self.from_stream_version,
+                        READ_EVENTS_SCAN_MAX,
+                    )?)
+                }
+                None => Box::new(log.read_range(self.from_position, READ_EVENTS_SCAN_MAX)),
+            };
         for envelope in envelopes {
             let envelope = envelope?;
             page.next_position = page.next_position.max(envelope.position + 1);

@@ -9,12 +9,18 @@
 //! - `access.rs`: [`access`]: tokens, roles, scopes, rights, the authenticator.
 //! - `events.rs`: `EventService` (`ReadEvents`, `Subscribe`).
 //! - `admin.rs`: `AdminService` (`VerifyLog`, `Stats`).
+//! - `commands.rs`: `CommandService`, one RPC per domain decision.
+//! - `queries.rs`: `QueryService`: reports, lines, persons, employers, rules as of a date.
+//! - `convert.rs`: strict proto -> domain conversion.
 //! - `status.rs`: the one error mapper.
 //! - `server.rs`: [`serve`]: health, reflection, TLS, limits, graceful shutdown.
 
 pub mod access;
 mod admin;
+mod commands;
+mod convert;
 mod events;
+mod queries;
 mod server;
 mod status;
 
@@ -30,7 +36,10 @@ mod proto {
 /// The generated client side of the API, for tests, the demo and Rust callers.
 pub mod client {
     pub use super::proto::admin_service_client::AdminServiceClient;
+    pub use super::proto::command_service_client::CommandServiceClient;
     pub use super::proto::event_service_client::EventServiceClient;
+    pub use super::proto::query_service_client::QueryServiceClient;
+    pub use super::proto::*;
     pub use super::proto::{
         Event, ReadEventsRequest, ReadEventsResponse, StatsRequest, StatsResponse,
         SubscribeRequest, VerifyLogRequest, VerifyLogResponse,

@@ -8,19 +8,22 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::watch;
-use tokio_stream::wrappers::TcpListenerStream;
 use tonic::service::interceptor::InterceptedService;
-use tonic::transport::server::Router;
+use tonic::transport::server::{Router, TcpIncoming};
 use tonic::transport::{Certificate, Identity, ServerTlsConfig};
 use tonic_health::server::HealthReporter;
 
 use super::access::{AccessConfig, AccessMode, Authenticator};
 use super::admin::Admin;
+use super::commands::Commands;
 use super::events::{Events, Subscriptions};
 use super::proto::{
-    self, admin_service_server::AdminServiceServer, event_service_server::EventServiceServer,
+    self, admin_service_server::AdminServiceServer, command_service_server::CommandServiceServer,
+    event_service_server::EventServiceServer, query_service_server::QueryServiceServer,
 };
+use super::queries::Queries;
 use crate::log::Log;
+use crate::projections::Ledger;
 
 /// The largest gRPC message accepted or sent, in bytes.
 pub const GRPC_MESSAGE_BYTES_MAX: usize = 16 * 1024 * 1024;
@@ -47,6 +50,9 @@ pub struct ServerConfig {
     pub access: Option<AccessConfig>,
     /// TLS for the listener. `None`: plaintext.
     pub tls: Option<TlsConfig>,
+    /// The ledger behind `CommandService` and `QueryService`. `None`: only the log's
+    /// services (events, admin) are served.
+    pub ledger: Option<Arc<Ledger>>,
     /// How long a shutdown waits for in-flight calls before it stops waiting for them (a
     /// health `Watch` stream, for one, never ends on its own).
     pub shutdown_grace: Duration,
@@ -57,6 +63,7 @@ impl Default for ServerConfig {
         ServerConfig {
             access: None,
             tls: None,
+            ledger: None,
             shutdown_grace: Duration::from_secs(SHUTDOWN_GRACE_SECONDS),
         }
     }
@@ -232,6 +239,7 @@ pub async fn serve_with_shutdown(
         "fundledger serving gRPC"
     );
     let (stop, stopped) = watch::channel(false);
+    let has_ledger = config.ledger.is_some();
     let (health, router) = router(log, &config, stopped.clone()).await?;
     // Subscriptions never end on their own: tell them to, or the graceful shutdown would
     // wait for them until the grace runs out.
@@ -240,12 +248,24 @@ pub async fn serve_with_shutdown(
         tracing::info!("shutting down: health NOT_SERVING, ending subscriptions");
         health.set_not_serving::<EventServiceServer<Events>>().await;
         health.set_not_serving::<AdminServiceServer<Admin>>().await;
+        if has_ledger {
+            health
+                .set_not_serving::<CommandServiceServer<Commands>>()
+                .await;
+            health
+                .set_not_serving::<QueryServiceServer<Queries>>()
+                .await;
+        }
         health
             .set_service_status("", tonic_health::ServingStatus::NotServing)
             .await;
         stop.send_replace(true);
     };
-    let serving = router.serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown);
+    let serving = router.serve_with_incoming_shutdown(
+        // Nagle's algorithm with delayed ACKs would add ~40 ms to every small reply.
+        TcpIncoming::from(listener).with_nodelay(Some(true)),
+        shutdown,
+    );
     tokio::select! {
         served = serving => served?,
         () = grace_expired(stopped, config.shutdown_grace) => tracing::warn!(
@@ -296,6 +316,22 @@ async fn router(
     let admin = AdminServiceServer::new(Admin::new(log, subscriptions))
         .max_decoding_message_size(GRPC_MESSAGE_BYTES_MAX)
         .max_encoding_message_size(GRPC_MESSAGE_BYTES_MAX);
+    let ledger_services = config.ledger.as_ref().map(|ledger| {
+        let commands = CommandServiceServer::new(Commands::new(Arc::clone(ledger)))
+            .max_decoding_message_size(GRPC_MESSAGE_BYTES_MAX)
+            .max_encoding_message_size(GRPC_MESSAGE_BYTES_MAX);
+        let queries = QueryServiceServer::new(Queries::new(Arc::clone(ledger)))
+            .max_decoding_message_size(GRPC_MESSAGE_BYTES_MAX)
+            .max_encoding_message_size(GRPC_MESSAGE_BYTES_MAX);
+        (
+            InterceptedService::new(commands, authenticator.clone()),
+            InterceptedService::new(queries, authenticator.clone()),
+        )
+    });
+    if ledger_services.is_some() {
+        health.set_serving::<CommandServiceServer<Commands>>().await;
+        health.set_serving::<QueryServiceServer<Queries>>().await;
+    }
     let mut builder = tonic::transport::Server::builder();
     if let Some(tls) = &config.tls {
         builder = builder.tls_config(tls.to_tonic())?;
@@ -309,7 +345,13 @@ async fn router(
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
         .add_service(InterceptedService::new(events, authenticator.clone()))
-        .add_service(InterceptedService::new(admin, authenticator));
+        .add_service(InterceptedService::new(admin, authenticator))
+        .add_optional_service(
+            ledger_services
+                .as_ref()
+                .map(|(commands, _)| commands.clone()),
+        )
+        .add_optional_service(ledger_services.map(|(_, queries)| queries));
     Ok((health, router))
 }
 

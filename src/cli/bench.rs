@@ -1,10 +1,251 @@
-//! `fundledger bench …`: benchmarks that print figures.
+//! `fundledger bench …`: benchmarks that print figures (events/s, latency percentiles).
+//! They measure; they assert nothing, so a noisy machine cannot make a test flaky.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::log::{AppendRequest, Log, LogConfig, NewEvent, OpenCheck, digest};
 
 /// Arguments of `fundledger bench`.
 #[derive(Debug, clap::Args)]
-pub struct BenchArgs {}
+pub struct BenchArgs {
+    /// Which benchmark.
+    #[command(subcommand)]
+    which: Bench,
+}
+
+/// The benchmarks.
+#[derive(Debug, clap::Subcommand)]
+enum Bench {
+    /// Durable appends (batches of 1000; 64 concurrent single-event appenders) and replay.
+    Log(LogBench),
+    /// Commands over gRPC on loopback: concurrent clients, each sending enrollments.
+    Grpc(GrpcBench),
+}
+
+/// Options of `bench grpc`.
+#[derive(Debug, clap::Args)]
+struct GrpcBench {
+    /// Concurrent clients, each with its own connection.
+    #[arg(long, default_value_t = 64)]
+    clients: usize,
+    /// Commands each client sends, one after the other.
+    #[arg(long, default_value_t = 200)]
+    commands_per_client: usize,
+}
+
+/// Options of `bench log`.
+#[derive(Debug, clap::Args)]
+struct LogBench {
+    /// Events appended in batches of `--batch` events.
+    #[arg(long, default_value_t = 1_000_000)]
+    batched_events: u64,
+    /// Events per batch command.
+    #[arg(long, default_value_t = 1000)]
+    batch: u64,
+    /// Threads submitting batch commands at once (group commit merges their batches).
+    #[arg(long, default_value_t = 4)]
+    submitters: u64,
+    /// Events appended by the concurrent single-event appenders, in total.
+    #[arg(long, default_value_t = 200_000)]
+    single_events: u64,
+    /// How many concurrent single-event appenders.
+    #[arg(long, default_value_t = 64)]
+    appenders: u64,
+    /// Payload bytes per event (the envelope adds about 60).
+    #[arg(long, default_value_t = 90)]
+    payload_bytes: usize,
+    /// Where to put the store (default: a temporary directory, removed afterwards).
+    #[arg(long)]
+    data: Option<PathBuf>,
+}
 
 /// Runs a benchmark.
-pub fn run(_args: BenchArgs) -> anyhow::Result<()> {
-    anyhow::bail!("no benchmark yet")
+pub fn run(args: BenchArgs) -> anyhow::Result<()> {
+    match args.which {
+        Bench::Log(options) => log_bench(&options),
+        Bench::Grpc(options) => tokio::runtime::Runtime::new()?.block_on(
+            super::bench_grpc::grpc_bench(options.clients, options.commands_per_client),
+        ),
+    }
+}
+
+fn bench_event(stream: String, payload_bytes: usize, sequence: u64) -> NewEvent {
+    let mut payload = format!("{sequence:020}").into_bytes();
+    payload.resize(payload_bytes, b'.');
+    NewEvent {
+        stream_id: stream,
+        event_type: "BenchEvent".to_owned(),
+        schema_version: 1,
+        business_date: jiff::civil::date(2024, 1, 1),
+        payload,
+    }
+}
+
+fn bench_command(id: String, events: Vec<NewEvent>) -> AppendRequest {
+    AppendRequest {
+        request_digest: digest(id.as_bytes()),
+        command_id: id,
+        actor: "bench".to_owned(),
+        expectations: Vec::new(),
+        events,
+    }
+}
+
+fn rate(count: u64, elapsed: Duration) -> f64 {
+    count as f64 / elapsed.as_secs_f64().max(f64::EPSILON)
+}
+
+pub(super) fn percentile(sorted: &[Duration], fraction: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let index = ((sorted.len() - 1) as f64 * fraction).round() as usize;
+    sorted[index].as_secs_f64() * 1000.0
+}
+
+/// Waits until the stream index has caught up with the head, and says how long that took:
+/// appends are acknowledged before they are indexed, so this is the sustained figure.
+fn wait_for_index(log: &Log, phase: &str) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let head = log.head().position;
+    let lag = head - log.indexed_position();
+    log.stream_version("bench/index-probe")?;
+    println!(
+        "  stream index: {lag} events behind after the {phase} phase, caught up in {:.2} s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+fn log_bench(options: &LogBench) -> anyhow::Result<()> {
+    let temporary = tempfile::tempdir()?;
+    let path = options
+        .data
+        .clone()
+        .unwrap_or_else(|| temporary.path().join("bench"));
+    let mut config = LogConfig::new(&path);
+    config.open_check = OpenCheck::Tail;
+    let log = Arc::new(Log::open(&config)?);
+    println!("bench log: store {}", path.display());
+
+    let started = Instant::now();
+    let batches = options.batched_events / options.batch.max(1);
+    let submitters: Vec<_> = (0..options.submitters.max(1))
+        .map(|submitter| {
+            let log = Arc::clone(&log);
+            let (batch_size, payload_bytes, step) = (
+                options.batch,
+                options.payload_bytes,
+                options.submitters.max(1),
+            );
+            std::thread::spawn(move || -> anyhow::Result<()> {
+                for batch in (submitter..batches).step_by(step as usize) {
+                    let events = (0..batch_size)
+                        .map(|index| {
+                            let sequence = batch * batch_size + index;
+                            bench_event(
+                                format!("person/{}", sequence % 100_000),
+                                payload_bytes,
+                                sequence,
+                            )
+                        })
+                        .collect();
+                    log.append_blocking(bench_command(format!("batch-{batch}"), events))?;
+                }
+                Ok(())
+            })
+        })
+        .collect();
+    for submitter in submitters {
+        submitter
+            .join()
+            .map_err(|_| anyhow::anyhow!("a submitter thread panicked"))??;
+    }
+    let elapsed = started.elapsed();
+    println!(
+        "batched append: {} events in commands of {} from {} submitters: {:.0} events/s durable \
+         ({:.2} s)",
+        batches * options.batch,
+        options.batch,
+        options.submitters,
+        rate(batches * options.batch, elapsed),
+        elapsed.as_secs_f64()
+    );
+
+    wait_for_index(&log, "batched")?;
+
+    let per_appender = options.single_events / options.appenders.max(1);
+    let started = Instant::now();
+    let workers: Vec<_> = (0..options.appenders)
+        .map(|appender| {
+            let log = Arc::clone(&log);
+            let payload_bytes = options.payload_bytes;
+            std::thread::spawn(move || -> anyhow::Result<Vec<Duration>> {
+                let mut latencies = Vec::with_capacity(per_appender as usize);
+                for index in 0..per_appender {
+                    let event = bench_event(format!("employer/{appender}"), payload_bytes, index);
+                    let begun = Instant::now();
+                    log.append_blocking(bench_command(
+                        format!("single-{appender}-{index}"),
+                        vec![event],
+                    ))?;
+                    latencies.push(begun.elapsed());
+                }
+                Ok(latencies)
+            })
+        })
+        .collect();
+    let mut latencies = Vec::new();
+    for worker in workers {
+        let joined = worker
+            .join()
+            .map_err(|_| anyhow::anyhow!("an appender thread panicked"))?;
+        latencies.extend(joined?);
+    }
+    let elapsed = started.elapsed();
+    latencies.sort_unstable();
+    let singles = per_appender * options.appenders;
+    println!(
+        "concurrent append: {} appenders x {per_appender} single-event commands: {:.0} events/s \
+         durable; latency p50 {:.2} ms, p99 {:.2} ms",
+        options.appenders,
+        rate(singles, elapsed),
+        percentile(&latencies, 0.50),
+        percentile(&latencies, 0.99)
+    );
+
+    wait_for_index(&log, "concurrent")?;
+
+    let head = log.head().position;
+    let started = Instant::now();
+    let mut replayed = 0u64;
+    for event in log.read_range(1, u64::MAX) {
+        let event = event?;
+        replayed += 1;
+        std::hint::black_box(&event);
+    }
+    let elapsed = started.elapsed();
+    anyhow::ensure!(replayed == head, "replay saw {replayed} events of {head}");
+    println!(
+        "replay: {replayed} events decoded: {:.0} events/s",
+        rate(replayed, elapsed)
+    );
+
+    let started = Instant::now();
+    let report = log.verify(None, &mut |_| {})?;
+    let elapsed = started.elapsed();
+    println!(
+        "verify: {} events rehashed: {:.0} events/s; head {}",
+        report.events_verified,
+        rate(report.events_verified, elapsed),
+        report.head
+    );
+    println!(
+        "store size on disk: {:.1} MiB",
+        log.size_on_disk()? as f64 / (1024.0 * 1024.0)
+    );
+    log.shutdown()?;
+    Ok(())
 }

@@ -4,9 +4,15 @@
 //! # Layout
 //! - `serve.rs`: `fundledger serve`, the gRPC service.
 //! - `verify.rs`: `fundledger verify`, the chain check.
+//! - `rebuild.rs`: `fundledger rebuild`, offline projection rebuild with progress.
+//! - `export.rs`: `fundledger export`, events as JSON lines, reports as CSV.
 //! - `bench.rs`: `fundledger bench …`, the benchmarks that print figures.
+//! - `bench_grpc.rs`: `fundledger bench grpc`.
 
 mod bench;
+mod bench_grpc;
+mod export;
+mod rebuild;
 mod serve;
 mod verify;
 
@@ -36,6 +42,10 @@ pub enum Command {
     Serve(serve::ServeArgs),
     /// Recompute the log's hash chain and print the head digest.
     Verify(verify::VerifyArgs),
+    /// Replay the log into a new generation of the books (service stopped), with progress.
+    Rebuild(rebuild::RebuildArgs),
+    /// Export events as JSON lines, or a region report as CSV.
+    Export(export::ExportArgs),
     /// Run a benchmark and print its figures.
     Bench(bench::BenchArgs),
 }
@@ -63,6 +73,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => serve::run(args),
         Command::Verify(args) => verify::run(args),
+        Command::Rebuild(args) => rebuild::run(args),
+        Command::Export(args) => export::run(args),
         Command::Bench(args) => bench::run(args),
     }
 }

@@ -6,7 +6,13 @@ use anyhow::Context;
 
 use crate::api::access::AccessConfig;
 use crate::api::{ServerConfig, TlsConfig};
+use std::sync::Arc;
+
 use crate::log::{Log, LogConfig};
+use crate::projections::Ledger;
+
+/// Where the books' checkpoints live, inside the data directory.
+pub const PROJECTIONS_DIRECTORY: &str = "projections";
 
 /// Arguments of `fundledger serve`.
 #[derive(Debug, clap::Args)]
@@ -50,13 +56,20 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     };
     let log = Log::open(&LogConfig::new(&args.data.path))
         .with_context(|| format!("opening the log in {}", args.data.path.display()))?;
+    let log = Arc::new(log);
+    let ledger = Ledger::open(
+        Arc::clone(&log),
+        &args.data.path.join(PROJECTIONS_DIRECTORY),
+    )
+    .context("opening the books")?;
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(crate::api::serve(
-        std::sync::Arc::new(log),
+        log,
         args.listen,
         ServerConfig {
             access,
             tls,
+            ledger: Some(Arc::new(ledger)),
             ..ServerConfig::default()
         },
     ))?;

@@ -30,6 +30,10 @@ pub const FORMAT_IDEMPOTENCY_V1: u8 = 0x11;
 pub const FORMAT_HEAD_V1: u8 = 0x41;
 /// Format byte of a payload encoded with bincode's serde mode, standard configuration.
 pub const FORMAT_PAYLOAD_BINCODE_V1: u8 = 0x51;
+/// Format byte of a projection checkpoint (bincode serde mode, standard configuration).
+pub const FORMAT_CHECKPOINT_V1: u8 = 0xC1;
+/// The largest decoded checkpoint, in bytes.
+pub const CHECKPOINT_BYTES_MAX: usize = 256 * 1024 * 1024;
 /// Marks the end of a block, so a truncated block is told apart from a short one.
 pub const BLOCK_END_MAGIC: [u8; 4] = *b"FLBE";
 /// The largest block value, in bytes; sled moves values over 128 KiB to blob files that
@@ -457,6 +461,36 @@ pub fn decode_payload<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T,
             "payload has {} trailing bytes",
             bytes.len() - 1 - read
         )));
+    }
+    Ok(value)
+}
+
+/// Encodes a projection checkpoint behind its format byte.
+pub fn encode_checkpoint<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, CodecError> {
+    let mut bytes = vec![FORMAT_CHECKPOINT_V1];
+    bincode::serde::encode_into_std_write(value, &mut bytes, bincode::config::standard())
+        .map_err(|error| CodecError::Malformed(format!("checkpoint does not encode: {error}")))?;
+    Ok(bytes)
+}
+
+/// Decodes a checkpoint written by [`encode_checkpoint`].
+pub fn decode_checkpoint<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, CodecError> {
+    let found = *bytes
+        .first()
+        .ok_or(CodecError::Truncated("checkpoint format byte"))?;
+    if found != FORMAT_CHECKPOINT_V1 {
+        return Err(CodecError::UnknownFormat {
+            found,
+            expected: FORMAT_CHECKPOINT_V1,
+        });
+    }
+    let config = bincode::config::standard().with_limit::<CHECKPOINT_BYTES_MAX>();
+    let (value, read) = bincode::serde::decode_from_slice(&bytes[1..], config)
+        .map_err(|error| CodecError::Malformed(format!("checkpoint: {error}")))?;
+    if read != bytes.len() - 1 {
+        return Err(CodecError::Malformed(
+            "checkpoint has trailing bytes".to_owned(),
+        ));
     }
     Ok(value)
 }

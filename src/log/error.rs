@@ -59,6 +59,9 @@ pub enum Error {
     /// A durable write failed earlier; the writer accepts nothing until restart.
     #[error("the log writer is poisoned by an earlier storage failure: {0}")]
     Poisoned(String),
+    /// The stream indexer stopped on an error; stream reads fail until restart.
+    #[error("the stream index failed: {0}")]
+    IndexFailed(String),
     /// The writer thread is gone (the log is shutting down).
     #[error("the log writer has stopped")]
     WriterStopped,

@@ -1,7 +1,8 @@
 //! The key layout of the one sled tree that holds the log.
 //!
-//! Everything lives in one tree so that one `apply_batch` commits a command's events, their
-//! stream-index entries, its idempotency record and the new head atomically.
+//! Everything lives in one tree so that one `apply_batch` commits a command's events, its
+//! idempotency record and the new head atomically; the stream index (`S`, `X`) is written
+//! behind them by the indexer, also in atomic batches.
 //!
 //! | key | value |
 //! |---|---|
@@ -11,6 +12,7 @@
 //! | `T` recorded_micros (u64 BE) last_position (u64 BE) | empty: one per group commit |
 //! | `H` | head record: last position, hash, recorded time |
 //! | `V` | verified mark: the head as of the last full chain check |
+//! | `X` | index mark: the stream index holds every event up to this position |
 //!
 //! Keying a block by its *last* position lets `range(B p ..)` find the block that holds
 //! position `p` with one seek.
@@ -27,6 +29,8 @@ pub const TIME: u8 = b'T';
 pub const HEAD: &[u8] = b"H";
 /// The verified-mark key.
 pub const VERIFIED: &[u8] = b"V";
+/// The stream index's mark: every event up to this position (u64 BE) is indexed.
+pub const INDEXED: &[u8] = b"X";
 
 /// The key of the block whose last event is at `last_position`.
 pub fn block(last_position: u64) -> [u8; 9] {

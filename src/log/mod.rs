@@ -15,6 +15,7 @@
 //! - `codec.rs`: the one module that turns records into bytes (format bytes, framing).
 //! - `keys.rs`: the key layout of the single sled tree.
 //! - `writer.rs`: the writer thread and group commit.
+//! - `indexer.rs`: the indexer thread that writes the stream index behind the writer.
 //! - `store.rs`: the [`Log`] handle: open, recover, append, read.
 //! - `verify.rs`: chain verification.
 //! - `error.rs`: [`Error`].
@@ -22,6 +23,7 @@
 pub mod codec;
 mod envelope;
 mod error;
+mod indexer;
 mod keys;
 mod store;
 mod verify;
@@ -33,6 +35,10 @@ pub use envelope::{
     STREAM_ID_BYTES_MAX,
 };
 pub use error::{Error, Result};
+pub use indexer::INDEX_BATCH_EVENTS_MAX;
 pub use store::{EventIter, Log, LogConfig, OpenCheck, StreamIter, digest};
 pub use verify::{VERIFY_PROGRESS_EVENTS, VerifyReport};
-pub use writer::{APPEND_BATCH_COMMANDS_MAX, APPEND_BATCH_EVENTS_MAX, APPEND_QUEUE_DEPTH_MAX};
+pub use writer::{
+    APPEND_BATCH_COMMANDS_MAX, APPEND_BATCH_EVENTS_MAX, APPEND_QUEUE_DEPTH_MAX,
+    INDEX_LAG_EVENTS_MAX,
+};

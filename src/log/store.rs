@@ -1,9 +1,10 @@
 //! The log handle: open and recover, append through the writer, read back.
 
+use std::collections::HashMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, RwLock};
 use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
@@ -14,9 +15,10 @@ use super::envelope::{
     Envelope, GENESIS_HASH, Hash, Head, PAYLOAD_BYTES_MAX, STREAM_ID_BYTES_MAX,
 };
 use super::error::{Error, Result};
+use super::indexer;
 use super::keys;
 use super::verify::{self, VerifyFrom};
-use super::writer::{APPEND_QUEUE_DEPTH_MAX, Job, Writer};
+use super::writer::{APPEND_QUEUE_DEPTH_MAX, Job, StreamTip, Writer};
 
 /// The sled tree that holds the log.
 const TREE_NAME: &str = "ledger";
@@ -57,7 +59,7 @@ impl LogConfig {
     }
 }
 
-/// State shared by the handle, the readers and the writer.
+/// State shared by the handle, the readers, the writer and the indexer.
 pub(crate) struct Shared {
     pub tree: sled::Tree,
     /// The last acknowledged (durable) position: readers never see past it.
@@ -65,18 +67,90 @@ pub(crate) struct Shared {
     head: RwLock<Head>,
     /// Tells subscribers each new durable head.
     head_watch: tokio::sync::watch::Sender<Head>,
+    progress: Mutex<Progress>,
+    progress_changed: Condvar,
+}
+
+/// How far the writer and the indexer have got; guarded by `Shared::progress`.
+#[derive(Debug, Default)]
+struct Progress {
+    durable: u64,
+    indexed: u64,
+    stopping: bool,
+    index_error: Option<String>,
 }
 
 impl Shared {
-    /// Makes a durable head visible to readers.
+    fn progress(&self) -> MutexGuard<'_, Progress> {
+        self.progress
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn wait<'a>(&self, guard: MutexGuard<'a, Progress>) -> MutexGuard<'a, Progress> {
+        self.progress_changed
+            .wait(guard)
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Makes a durable head visible to readers and to the indexer.
     pub fn publish(&self, head: Head) {
         let mut current = self
             .head
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         *current = head;
+        drop(current);
         self.durable.store(head.position, Ordering::Release);
         self.head_watch.send_replace(head);
+        self.progress().durable = head.position;
+        self.progress_changed.notify_all();
+    }
+
+    /// The indexer waits here for events past `indexed`; `None` once the log stops and the
+    /// index has caught up.
+    pub fn wait_for_unindexed(&self, indexed: u64) -> Option<u64> {
+        let mut progress = self.progress();
+        loop {
+            if progress.durable > indexed {
+                return Some(progress.durable);
+            }
+            if progress.stopping {
+                return None;
+            }
+            progress = self.wait(progress);
+        }
+    }
+
+    /// The indexer reports its new mark.
+    pub fn set_indexed(&self, indexed: u64) {
+        self.progress().indexed = indexed;
+        self.progress_changed.notify_all();
+    }
+
+    /// The indexer reports that it stopped on an error.
+    pub fn index_failed(&self, reason: String) {
+        self.progress().index_error = Some(reason);
+        self.progress_changed.notify_all();
+    }
+
+    /// Waits until the index holds every event up to `position`; returns the mark.
+    pub fn wait_index_lag(&self, position: u64) -> Result<u64> {
+        let mut progress = self.progress();
+        loop {
+            if let Some(reason) = &progress.index_error {
+                return Err(Error::IndexFailed(reason.clone()));
+            }
+            if progress.indexed >= position {
+                return Ok(progress.indexed);
+            }
+            progress = self.wait(progress);
+        }
+    }
+
+    fn stop_indexer(&self) {
+        self.progress().stopping = true;
+        self.progress_changed.notify_all();
     }
 }
 
@@ -86,6 +160,7 @@ pub struct Log {
     db: sled::Db,
     sender: Mutex<Option<mpsc::Sender<Job>>>,
     writer: Mutex<Option<std::thread::JoinHandle<()>>>,
+    indexer: Mutex<Option<std::thread::JoinHandle<()>>>,
 }
 
 impl std::fmt::Debug for Log {
@@ -126,6 +201,8 @@ impl Log {
             durable: AtomicU64::new(head.position),
             head: RwLock::new(head),
             head_watch: tokio::sync::watch::Sender::new(head),
+            progress: Mutex::new(Progress::default()),
+            progress_changed: Condvar::new(),
         });
         let from = match config.open_check {
             OpenCheck::Tail => None,
@@ -134,6 +211,27 @@ impl Log {
         };
         if let Some(from) = from {
             verify::verify(&shared.tree, head.position, from, &mut |_| {})?;
+        }
+        let indexed = indexer::load_mark(&shared.tree)?;
+        if indexed > head.position {
+            return Err(Error::Corrupt {
+                position: head.position + 1,
+                reason: format!("the stream index reaches {indexed}, past the head"),
+            });
+        }
+        let mut unindexed = HashMap::new();
+        indexer::scan_streams(
+            &shared.tree,
+            indexed + 1,
+            head.position,
+            &mut |stream, version, position| {
+                unindexed.insert(stream, StreamTip { version, position });
+            },
+        )?;
+        {
+            let mut progress = shared.progress();
+            progress.durable = head.position;
+            progress.indexed = indexed;
         }
         let (sender, receiver) = mpsc::channel(APPEND_QUEUE_DEPTH_MAX);
         let writer = Writer {
@@ -144,16 +242,24 @@ impl Log {
             head,
             last_recorded_micros: recorded_micros,
             poisoned: None,
+            cache: super::writer::stream_version_cache(),
+            unindexed,
+            pruned_at: indexed,
         };
         let handle = std::thread::Builder::new()
             .name("fundledger-log-writer".to_owned())
             .spawn(move || writer.run())?;
+        let indexer_shared = Arc::clone(&shared);
+        let indexer = std::thread::Builder::new()
+            .name("fundledger-log-indexer".to_owned())
+            .spawn(move || indexer::run(indexer_shared, indexed))?;
         tracing::info!(path = %config.path.display(), %head, "event log opened");
         Ok(Log {
             shared,
             db,
             sender: Mutex::new(Some(sender)),
             writer: Mutex::new(Some(handle)),
+            indexer: Mutex::new(Some(indexer)),
         })
     }
 
@@ -204,6 +310,17 @@ impl Log {
         {
             return Err(Error::Poisoned("the log writer thread panicked".to_owned()));
         }
+        self.shared.stop_indexer();
+        let indexer = self
+            .indexer
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        if let Some(indexer) = indexer
+            && indexer.join().is_err()
+        {
+            return Err(Error::IndexFailed("the indexer thread panicked".to_owned()));
+        }
         self.db.flush()?;
         Ok(())
     }
@@ -230,40 +347,93 @@ impl Log {
         EventIter::new(self.shared.tree.clone(), from_position.max(1), end, limit)
     }
 
-    /// One event by position, if it is durable.
+    /// One event by position, if it is durable. Decodes only that event of its block.
     pub fn get(&self, position: u64) -> Result<Option<Envelope>> {
-        self.read_range(position, 1).next().transpose()
+        if position == 0 || position > self.shared.durable.load(Ordering::Acquire) {
+            return Ok(None);
+        }
+        let Some(entry) = self.shared.tree.range(&keys::block(position)[..]..).next() else {
+            return Ok(None);
+        };
+        let (key, bytes) = entry?;
+        let key_position = keys::block_position(&key).unwrap_or(0);
+        let corrupt = |at, reason: String| Error::Corrupt {
+            position: at,
+            reason,
+        };
+        let mut cursor =
+            BlockCursor::open(&bytes).map_err(|error| corrupt(key_position, error.to_string()))?;
+        let mut previous_hash = cursor.previous_hash;
+        loop {
+            let at = cursor.next_position();
+            match cursor.next_event() {
+                Err(error) => return Err(corrupt(at, error.to_string())),
+                Ok(None) => return Err(corrupt(position, "missing from its block".to_owned())),
+                Ok(Some(raw)) if raw.position == position => {
+                    let body = codec::decode_body(raw.body)
+                        .map_err(|error| corrupt(position, error.to_string()))?;
+                    return codec::envelope_from_body(body, previous_hash, raw.hash)
+                        .map(Some)
+                        .map_err(|error| corrupt(position, error.to_string()));
+                }
+                Ok(Some(raw)) => previous_hash = raw.hash,
+            }
+        }
     }
 
-    /// A stream's events from `from_version` (1 if 0), at most `limit`, in version order.
-    pub fn read_stream(&self, stream_id: &str, from_version: u64, limit: u64) -> StreamIter<'_> {
+    /// A stream's events from `from_version` (1 if 0), at most `limit`, in version order,
+    /// up to the durable head as of this call (waits for the stream index to reach it).
+    pub fn read_stream(
+        &self,
+        stream_id: &str,
+        from_version: u64,
+        limit: u64,
+    ) -> Result<StreamIter<'_>> {
+        self.shared
+            .wait_index_lag(self.shared.durable.load(Ordering::Acquire))?;
         let start = keys::stream_entry(stream_id, from_version.max(1));
         let end = keys::stream_entry(stream_id, u64::MAX);
-        StreamIter {
+        Ok(StreamIter {
             log: self,
             entries: self.shared.tree.range(start..=end),
             remaining: limit,
-        }
+        })
     }
 
-    /// A stream's durable version (0: no stream).
+    /// A stream's durable version (0: no stream), as of this call.
     pub fn stream_version(&self, stream_id: &str) -> Result<u64> {
-        let durable = self.shared.durable.load(Ordering::Acquire);
-        for entry in self
-            .shared
-            .tree
-            .scan_prefix(keys::stream_prefix(stream_id))
-            .rev()
-        {
-            let (key, value) = entry?;
-            if decode_position(&value)? <= durable {
-                return keys::stream_entry_version(&key).ok_or_else(|| Error::Undecodable {
-                    key: format!("stream index of {stream_id}"),
-                    reason: "key too short".to_owned(),
-                });
-            }
+        self.shared
+            .wait_index_lag(self.shared.durable.load(Ordering::Acquire))?;
+        super::writer::indexed_version(&self.shared.tree, stream_id)
+    }
+
+    /// The durable outcome of a command id, if one was appended: its request digest, first
+    /// position and event count.
+    pub fn command_record(&self, command_id: &str) -> Result<Option<(Hash, Appended)>> {
+        let Some(bytes) = self.shared.tree.get(keys::idempotency(command_id))? else {
+            return Ok(None);
+        };
+        let record =
+            codec::IdempotencyRecord::decode(&bytes).map_err(|error| Error::Undecodable {
+                key: format!("idempotency {command_id}"),
+                reason: error.to_string(),
+            })?;
+        let last = record.first_position + u64::from(record.count);
+        if last.saturating_sub(1) > self.shared.durable.load(Ordering::Acquire) {
+            return Ok(None);
         }
-        Ok(0)
+        let appended = Appended {
+            first_position: record.first_position,
+            count: record.count,
+            replayed: true,
+        };
+        Ok(Some((record.request_digest, appended)))
+    }
+
+    /// How far the stream index has got (it trails the head by at most
+    /// [`super::INDEX_LAG_EVENTS_MAX`] events).
+    pub fn indexed_position(&self) -> u64 {
+        self.shared.progress().indexed
     }
 
     /// The last position recorded at or before `time` (0 if none): "the log as known at T".

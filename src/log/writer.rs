@@ -6,6 +6,10 @@
 //! accepted ones into one sled batch, applies it, calls `flush()`, fsyncs sled's file
 //! itself (sled 0.34's flush uses `sync_file_range`, which is not power-loss durable),
 //! and only then acknowledges every waiter. A storage failure poisons the writer.
+//!
+//! The stream index is written behind the writer by the indexer thread
+//! ([`super::indexer`]); the writer knows every stream version the index does not yet
+//! hold from its `unindexed` map, so version checks are exact without waiting for it.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -27,13 +31,29 @@ pub const APPEND_BATCH_COMMANDS_MAX: usize = 4096;
 pub const APPEND_BATCH_EVENTS_MAX: usize = 20_000;
 /// How many appends may wait in the queue before callers are held back.
 pub const APPEND_QUEUE_DEPTH_MAX: usize = 8192;
+/// How many streams' current versions the writer keeps in memory (least recently used
+/// first out); the rest are looked up in the stream index.
+pub const STREAM_VERSION_CACHE_MAX: usize = 1 << 20;
+/// How far the stream index may fall behind the head, in events, before the writer waits
+/// for it; this bounds the writer's `unindexed` map.
+pub const INDEX_LAG_EVENTS_MAX: u64 = 2_000_000;
+/// How far the index must advance before the writer prunes its `unindexed` map.
+const UNINDEXED_PRUNE_EVENTS: u64 = 1 << 16;
 
 const _: () = assert!(super::envelope::COMMAND_EVENTS_MAX <= APPEND_BATCH_EVENTS_MAX);
+const _: () = assert!(APPEND_BATCH_EVENTS_MAX as u64 <= INDEX_LAG_EVENTS_MAX);
 
 /// One queued append and the channel its result goes back on.
 pub(crate) struct Job {
     pub request: AppendRequest,
     pub reply: oneshot::Sender<Result<Appended>>,
+}
+
+/// A stream's latest version and the position of that event.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct StreamTip {
+    pub version: u64,
+    pub position: u64,
 }
 
 /// What the writer thread owns.
@@ -45,6 +65,22 @@ pub(crate) struct Writer {
     pub head: Head,
     pub last_recorded_micros: i64,
     pub poisoned: Option<String>,
+    /// Durable versions of indexed streams, recently used.
+    pub cache: lru::LruCache<String, u64>,
+    /// Every stream with an event the index may not hold yet: its latest durable tip.
+    pub unindexed: HashMap<String, StreamTip>,
+    /// The indexed position at the last prune of `unindexed`.
+    pub pruned_at: u64,
+}
+
+/// An empty stream-version cache of [`STREAM_VERSION_CACHE_MAX`] entries.
+pub(crate) fn stream_version_cache() -> lru::LruCache<String, u64> {
+    const CAPACITY: std::num::NonZeroUsize =
+        match std::num::NonZeroUsize::new(STREAM_VERSION_CACHE_MAX) {
+            Some(capacity) => capacity,
+            None => panic!("the stream version cache holds at least one stream"),
+        };
+    lru::LruCache::new(CAPACITY)
 }
 
 impl Writer {
@@ -82,31 +118,68 @@ impl Writer {
         }
     }
 
+    /// Waits while the index lags too far, and forgets tips the index now holds.
+    fn keep_index_close(&mut self) -> Result<()> {
+        let indexed = self
+            .shared
+            .wait_index_lag(self.head.position.saturating_sub(INDEX_LAG_EVENTS_MAX))?;
+        if indexed >= self.pruned_at + UNINDEXED_PRUNE_EVENTS {
+            let cache = &mut self.cache;
+            self.unindexed.retain(|stream_id, tip| {
+                if tip.position <= indexed {
+                    cache.put(stream_id.clone(), tip.version);
+                    false
+                } else {
+                    true
+                }
+            });
+            self.pruned_at = indexed;
+        }
+        Ok(())
+    }
+
+    fn fail_all(jobs: Vec<Job>, reason: &str) {
+        for job in jobs {
+            let _ = job.reply.send(Err(Error::Poisoned(reason.to_owned())));
+        }
+    }
+
     fn commit(&mut self, jobs: Vec<Job>) {
         if let Some(reason) = &self.poisoned {
-            for job in jobs {
-                let _ = job.reply.send(Err(Error::Poisoned(reason.clone())));
-            }
+            Self::fail_all(jobs, reason);
+            return;
+        }
+        if let Err(error) = self.keep_index_close() {
+            Self::fail_all(jobs, &error.to_string());
             return;
         }
         let now_micros = jiff::Timestamp::now().as_microsecond();
         let recorded_micros = now_micros.max(self.last_recorded_micros);
         let mut staging = Staging::new(self.head, recorded_micros);
         let mut outcomes = Vec::with_capacity(jobs.len());
+        let mut known = KnownVersions {
+            cache: &mut self.cache,
+            unindexed: &self.unindexed,
+        };
         for job in &jobs {
-            outcomes.push(staging.stage(&self.shared.tree, &job.request));
+            outcomes.push(staging.stage(&self.shared.tree, &mut known, &job.request));
         }
-        let staged_any = staging.next_position != self.head.position + 1
-            || outcomes
-                .iter()
-                .any(|outcome| matches!(outcome, Ok(a) if !a.replayed));
+        let staged_any = outcomes
+            .iter()
+            .any(|outcome| matches!(outcome, Ok(a) if !a.replayed));
         if staged_any {
+            let tips = std::mem::take(&mut staging.tips);
             match staging.write(&self.shared, &self.file) {
                 Ok(head) => {
                     assert!(
                         head.position >= self.head.position,
                         "log positions never go back"
                     );
+                    for (stream_id, tip) in tips {
+                        if tip.position > 0 {
+                            self.unindexed.insert(stream_id, tip);
+                        }
+                    }
                     self.head = head;
                     self.last_recorded_micros = recorded_micros;
                     self.shared.publish(head);
@@ -115,17 +188,26 @@ impl Writer {
                     let reason = error.to_string();
                     tracing::error!(%reason, "durable write failed; the log writer is poisoned");
                     self.poisoned = Some(reason.clone());
-                    for job in jobs {
-                        let _ = job.reply.send(Err(Error::Poisoned(reason.clone())));
-                    }
+                    Self::fail_all(jobs, &reason);
                     return;
                 }
             }
         }
+        tracing::trace!(
+            commands = jobs.len(),
+            head = self.head.position,
+            "group commit"
+        );
         for (job, outcome) in jobs.into_iter().zip(outcomes) {
             let _ = job.reply.send(outcome);
         }
     }
+}
+
+/// Where the writer finds a stream's durable version before asking the index.
+struct KnownVersions<'a> {
+    cache: &'a mut lru::LruCache<String, u64>,
+    unindexed: &'a HashMap<String, StreamTip>,
 }
 
 /// A group commit being built.
@@ -133,10 +215,25 @@ struct Staging {
     next_position: u64,
     previous_hash: Hash,
     recorded_micros: i64,
-    stream_versions: HashMap<String, u64>,
+    /// Stream tips as this batch leaves them; position 0 marks a tip only looked up.
+    tips: HashMap<String, StreamTip>,
     commands: HashMap<String, IdempotencyRecord>,
     batch: sled::Batch,
     block: Option<BlockWriter>,
+}
+
+/// The latest version of a stream in the stream index (0: none).
+pub(crate) fn indexed_version(tree: &sled::Tree, stream_id: &str) -> Result<u64> {
+    match tree.scan_prefix(keys::stream_prefix(stream_id)).next_back() {
+        None => Ok(0),
+        Some(entry) => {
+            let (key, _) = entry?;
+            keys::stream_entry_version(&key).ok_or_else(|| Error::Undecodable {
+                key: format!("stream index of {stream_id}"),
+                reason: "key too short".to_owned(),
+            })
+        }
+    }
 }
 
 impl Staging {
@@ -145,28 +242,38 @@ impl Staging {
             next_position: head.position + 1,
             previous_hash: head.hash,
             recorded_micros,
-            stream_versions: HashMap::new(),
+            tips: HashMap::new(),
             commands: HashMap::new(),
             batch: sled::Batch::default(),
             block: None,
         }
     }
 
-    fn stream_version(&mut self, tree: &sled::Tree, stream_id: &str) -> Result<u64> {
-        if let Some(version) = self.stream_versions.get(stream_id) {
-            return Ok(*version);
+    fn stream_version(
+        &mut self,
+        tree: &sled::Tree,
+        known: &mut KnownVersions<'_>,
+        stream_id: &str,
+    ) -> Result<u64> {
+        if let Some(tip) = self.tips.get(stream_id) {
+            return Ok(tip.version);
         }
-        let version = match tree.scan_prefix(keys::stream_prefix(stream_id)).next_back() {
-            None => 0,
-            Some(entry) => {
-                let (key, _) = entry?;
-                keys::stream_entry_version(&key).ok_or_else(|| Error::Undecodable {
-                    key: format!("stream index of {stream_id}"),
-                    reason: "key too short".to_owned(),
-                })?
-            }
+        let version = if let Some(tip) = known.unindexed.get(stream_id) {
+            tip.version
+        } else if let Some(version) = known.cache.get(stream_id) {
+            *version
+        } else {
+            let version = indexed_version(tree, stream_id)?;
+            known.cache.put(stream_id.to_owned(), version);
+            version
         };
-        self.stream_versions.insert(stream_id.to_owned(), version);
+        self.tips.insert(
+            stream_id.to_owned(),
+            StreamTip {
+                version,
+                position: 0,
+            },
+        );
         Ok(version)
     }
 
@@ -190,7 +297,12 @@ impl Staging {
     }
 
     /// Checks one command and, if it is accepted, stages its events.
-    fn stage(&mut self, tree: &sled::Tree, request: &AppendRequest) -> Result<Appended> {
+    fn stage(
+        &mut self,
+        tree: &sled::Tree,
+        known: &mut KnownVersions<'_>,
+        request: &AppendRequest,
+    ) -> Result<Appended> {
         if let Some(record) = self.idempotency(tree, &request.command_id)? {
             if record.request_digest != request.request_digest {
                 return Err(Error::IdempotencyConflict {
@@ -205,7 +317,7 @@ impl Staging {
             });
         }
         for (stream_id, expected) in &request.expectations {
-            let actual = self.stream_version(tree, stream_id)?;
+            let actual = self.stream_version(tree, known, stream_id)?;
             if !expected.admits(actual) {
                 return Err(Error::VersionConflict {
                     stream_id: stream_id.clone(),
@@ -222,7 +334,7 @@ impl Staging {
         for (offset, event) in request.events.iter().enumerate() {
             let current = match versions.get(event.stream_id.as_str()) {
                 Some(version) => *version,
-                None => self.stream_version(tree, &event.stream_id)?,
+                None => self.stream_version(tree, known, &event.stream_id)?,
             };
             let version = current + 1;
             versions.insert(&event.stream_id, version);
@@ -248,12 +360,8 @@ impl Staging {
             let position = self.next_position;
             let hash = codec::chain_hash(&self.previous_hash, &body);
             self.push_block_item(position, &body, &hash);
-            self.batch.insert(
-                keys::stream_entry(&event.stream_id, version),
-                &position.to_be_bytes()[..],
-            );
-            self.stream_versions
-                .insert(event.stream_id.clone(), version);
+            self.tips
+                .insert(event.stream_id.clone(), StreamTip { version, position });
             self.previous_hash = hash;
             self.next_position += 1;
         }

@@ -1,1 +1,31 @@
-//! Projections (to come).
+//! Read models folded from the log: the books (balances by account and business date,
+//! income and expenditure lines, statistics, insured counts), as of any business date and
+//! as known at any log position; their checkpoints and rebuilds; and the stored form of
+//! domain events.
+//!
+//! Never: gRPC types, or figures re-derived from rules at query time — figures come from
+//! postings.
+//!
+//! # Layout
+//! - `stored.rs`: `StoredEvent`, domain event <-> envelope payload.
+//! - `books.rs`: [`Books`], the fold.
+//! - `engine.rs`: [`Projector`]: catch-up, checkpoints, as-known, rebuild.
+//! - `report.rs`: region reports: balances, lines, statistics, risk band.
+//! - `ledger.rs`: [`Ledger`]: the command path (load, decide, append, retry).
+
+mod books;
+mod engine;
+mod ledger;
+pub mod report;
+pub mod stored;
+
+pub use books::{
+    BOOKS_VERSION, Books, FoldError, InsuredChange, MonthLines, RegionBooks, Sides, is_asset,
+    normal_balance,
+};
+pub use engine::{
+    CHECKPOINT_CHUNK_BYTES_MAX, CHECKPOINT_EVENTS, ProjectionError, Projector, RebuildProgress,
+};
+pub use ledger::{
+    COMMAND_ATTEMPTS_MAX, CommandMeta, ExecuteError, Executed, GENESIS_COMMAND_ID, Ledger,
+};

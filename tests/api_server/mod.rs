@@ -5,9 +5,12 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use fundledger::api::client::{AdminServiceClient, EventServiceClient};
+use fundledger::api::client::{
+    AdminServiceClient, CommandServiceClient, EventServiceClient, QueryServiceClient,
+};
 use fundledger::api::{ServeError, ServerConfig};
 use fundledger::log::{Log, LogConfig};
+use fundledger::projections::Ledger;
 use tokio::sync::oneshot;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Channel, Endpoint};
@@ -32,10 +35,29 @@ impl TestServer {
         Self::start_with(ServerConfig::default()).await
     }
 
+    /// Starts a server with the ledger's command and query services (local trust unless
+    /// `config` says otherwise); the shipped rulebook is appended as genesis.
+    pub async fn start_ledger(mut config: ServerConfig) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let log = Arc::new(Log::open(&LogConfig::new(dir.path())).unwrap());
+        let (opened, path) = (Arc::clone(&log), dir.path().join("projections"));
+        // Opening appends the genesis rulebook through the blocking append path.
+        let ledger = tokio::task::spawn_blocking(move || Ledger::open(opened, &path))
+            .await
+            .unwrap()
+            .unwrap();
+        config.ledger = Some(Arc::new(ledger));
+        Self::start_on(dir, log, config).await
+    }
+
     /// Starts a server with `config`.
     pub async fn start_with(config: ServerConfig) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let log = Arc::new(Log::open(&LogConfig::new(dir.path())).unwrap());
+        Self::start_on(dir, log, config).await
+    }
+
+    async fn start_on(dir: tempfile::TempDir, log: Arc<Log>, config: ServerConfig) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
@@ -73,6 +95,16 @@ impl TestServer {
     /// An `AdminService` client sending `token` (none if `None`).
     pub async fn admin(&self, token: Option<&str>) -> AdminServiceClient<Authed> {
         AdminServiceClient::with_interceptor(self.channel().await, Bearer::new(token))
+    }
+
+    /// A `CommandService` client sending `token` (none if `None`).
+    pub async fn commands(&self, token: Option<&str>) -> CommandServiceClient<Authed> {
+        CommandServiceClient::with_interceptor(self.channel().await, Bearer::new(token))
+    }
+
+    /// A `QueryService` client sending `token` (none if `None`).
+    pub async fn queries(&self, token: Option<&str>) -> QueryServiceClient<Authed> {
+        QueryServiceClient::with_interceptor(self.channel().await, Bearer::new(token))
     }
 
     /// Triggers the shutdown and waits for the server to finish.

@@ -55,3 +55,5 @@ pub fn expecting(
     request.expectations.push((stream.to_owned(), version));
     request
 }
+
+pub mod ledger;

@@ -1,0 +1,138 @@
+//! `CommandService`: one RPC per domain decision. Each checks the caller's right and scope,
+//! converts the request strictly, and hands it to the ledger; nothing is appended on any
+//! error.
+
+use std::sync::Arc;
+
+use prost::Message;
+use tonic::{Request, Response, Status};
+
+use super::access::{Caller, Right, authorize};
+use super::convert;
+use super::proto::{self, command_service_server::CommandService};
+use super::status;
+use crate::domain::{Command, Event};
+use crate::log::{Envelope, digest};
+use crate::projections::{CommandMeta, Ledger};
+
+/// Serves the commands.
+#[derive(Debug, Clone)]
+pub struct Commands {
+    ledger: Arc<Ledger>,
+}
+
+impl Commands {
+    /// A service over `ledger`.
+    pub fn new(ledger: Arc<Ledger>) -> Self {
+        Commands { ledger }
+    }
+
+    async fn run(
+        &self,
+        caller: Caller,
+        header: Option<&proto::CommandHeader>,
+        request_digest: crate::log::Hash,
+        command: Command,
+    ) -> Result<Response<proto::CommandReply>, Status> {
+        let (command_id, expected) = convert::header(header)?;
+        tracing::Span::current().record("command_id", command_id.as_str());
+        let meta = CommandMeta {
+            command_id,
+            actor: caller.name,
+            request_digest,
+            expected,
+        };
+        let ledger = Arc::clone(&self.ledger);
+        let executed = tokio::task::spawn_blocking(move || ledger.execute(&command, &meta))
+            .await
+            .map_err(|error| Status::internal(format!("command task failed: {error}")))?
+            .map_err(status::from_execute)?;
+        let events = executed
+            .events
+            .iter()
+            .map(|(envelope, event)| appended(envelope, event))
+            .collect();
+        Ok(Response::new(proto::CommandReply {
+            replayed: executed.replayed,
+            events,
+        }))
+    }
+}
+
+/// The wire form of an appended event: its envelope and its fields as JSON.
+pub fn appended(envelope: &Envelope, event: &Event) -> proto::AppendedEvent {
+    proto::AppendedEvent {
+        position: envelope.position,
+        stream_id: envelope.stream_id.clone(),
+        stream_version: envelope.stream_version,
+        event_type: envelope.event_type.clone(),
+        business_date: envelope.business_date.to_string(),
+        recorded_at: envelope.recorded_at.to_string(),
+        json: serde_json::to_string(event)
+            .unwrap_or_else(|error| format!("{{\"error\":\"{error}\"}}")),
+        hash: hex::encode(envelope.hash),
+    }
+}
+
+/// The service: per RPC, its request type, the right it needs, the scope check, and the
+/// conversion. Each RPC authorizes, checks the scope, converts, and runs.
+macro_rules! command_service {
+    ($($name:ident, $request:ty, $right:expr, |$caller:ident, $message:ident| $scope:expr, $convert:expr;)*) => {
+        #[tonic::async_trait]
+        impl CommandService for Commands {
+            $(
+                #[tracing::instrument(skip_all, fields(rpc = stringify!($name), command_id))]
+                async fn $name(
+                    &self,
+                    request: Request<$request>,
+                ) -> Result<Response<proto::CommandReply>, Status> {
+                    let $caller = authorize(&request, $right)?;
+                    let $message = request.into_inner();
+                    $scope?;
+                    let command = $convert(&$message)?;
+                    let request_digest = digest(&$message.encode_to_vec());
+                    self.run($caller, $message.header.as_ref(), request_digest, command).await
+                }
+            )*
+        }
+    };
+}
+
+fn unscoped(_caller: &Caller) -> Result<(), Status> {
+    Ok(())
+}
+
+command_service! {
+    register_employer, proto::RegisterEmployerRequest, Right::RegisterEmployer,
+        |caller, message| caller.require_employer(&message.employer_id), convert::register_employer;
+    enroll, proto::EnrollRequest, Right::Enroll,
+        |caller, message| caller.require_employer(&message.employer_id), convert::enroll;
+    migrate_enrollments, proto::MigrateEnrollmentsRequest, Right::AmendRule,
+        |caller, message| unscoped(&caller), convert::migrate;
+    suspend_enrollment, proto::EnrollmentStatusRequest, Right::Enroll,
+        |caller, message| unscoped(&caller), convert::suspend;
+    resume_enrollment, proto::EnrollmentStatusRequest, Right::Enroll,
+        |caller, message| unscoped(&caller), convert::resume;
+    terminate_enrollment, proto::EnrollmentStatusRequest, Right::Enroll,
+        |caller, message| unscoped(&caller), convert::terminate;
+    declare_bases, proto::DeclareBasesRequest, Right::DeclareBase,
+        |caller, message| caller.require_employer(&message.employer_id), convert::declare_bases;
+    assess_contributions, proto::AssessContributionsRequest, Right::Assess,
+        |caller, message| unscoped(&caller), convert::assess;
+    collect_contribution, proto::CollectContributionRequest, Right::Collect,
+        |caller, message| unscoped(&caller), convert::collect;
+    back_pay_contributions, proto::AssessContributionsRequest, Right::BackPay,
+        |caller, message| unscoped(&caller), convert::back_pay;
+    amend_rule, proto::AmendRuleRequest, Right::AmendRule,
+        |caller, message| unscoped(&caller), convert::amend_rule;
+    settle_clearance, proto::SettleClearanceRequest, Right::SettleClearance,
+        |caller, message| unscoped(&caller), convert::settle_clearance;
+    transfer_maternity_balance, proto::TransferMaternityBalanceRequest, Right::Transfer,
+        |caller, message| unscoped(&caller), convert::transfer;
+    close_maternity_fund, proto::CloseMaternityFundRequest, Right::CloseFund,
+        |caller, message| unscoped(&caller), convert::close_fund;
+    settle_medical_claim, proto::SettleMedicalClaimRequest, Right::MedicalClaim,
+        |caller, message| caller.require_institution(&message.institution), convert::medical_claim;
+    pay_allowance, proto::PayAllowanceRequest, Right::PayAllowance,
+        |caller, message| unscoped(&caller), convert::pay_allowance;
+}

@@ -1,0 +1,164 @@
+//! Base declaration (缴费基数申报): once a year the employer declares each employee's
+//! previous-year average monthly wage. A later declaration for the same year is a
+//! correction; for months already assessed it is a retroactive change and produces
+//! difference events.
+
+use jiff::civil::Date;
+
+use super::require_employer_in;
+use crate::domain::contribution::declaration_year;
+use crate::domain::event::{BasesDeclared, DeclaredWage, Event, employer_stream, fund_stream};
+use crate::domain::ids::{EmployerId, RegionId};
+use crate::domain::money::Yuan;
+use crate::domain::reassessment::Reassessment;
+use crate::domain::rejection::Rejection;
+use crate::domain::rulebook::Rulebook;
+use crate::domain::state::State;
+
+/// Declare (or correct) a year's contribution bases.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeclareBases {
+    /// The employer.
+    pub employer: EmployerId,
+    /// The employer's region (checked against the registration).
+    pub region: RegionId,
+    /// The contribution year the bases apply to.
+    pub year: i16,
+    /// Per-person wages.
+    pub lines: Vec<DeclaredWage>,
+    /// The employer's previous-year average monthly wage (allowance base), if declared.
+    pub employer_average_monthly_wage: Option<Yuan>,
+    /// Declaration date.
+    pub declared_on: Date,
+}
+
+impl DeclareBases {
+    /// Streams read; the fund stream decides where a pre-merger difference goes.
+    pub fn reads(&self) -> Vec<String> {
+        vec![employer_stream(&self.employer), fund_stream(&self.region)]
+    }
+
+    /// Decision.
+    pub fn decide(&self, state: &State, rules: &Rulebook) -> Result<Vec<Event>, Rejection> {
+        let employer = require_employer_in(state, &self.employer, &self.region)?;
+        if self.lines.is_empty() && self.employer_average_monthly_wage.is_none() {
+            return Err(Rejection::EmptyDeclaration {
+                employer: self.employer.clone(),
+                year: self.year,
+            });
+        }
+        let wages = self
+            .lines
+            .iter()
+            .filter_map(|line| line.wage.map(|wage| ("wage", wage)));
+        let employer_wage = self
+            .employer_average_monthly_wage
+            .map(|wage| ("employer_average_monthly_wage", wage));
+        if let Some((field, amount)) = wages
+            .chain(employer_wage)
+            .find(|(_, amount)| amount.is_negative())
+        {
+            return Err(Rejection::AmountNegative { field, amount });
+        }
+        let correction = employer.declarations.contains_key(&self.year);
+        let mut events = vec![Event::BasesDeclared(BasesDeclared {
+            employer: self.employer.clone(),
+            region: employer.region.clone(),
+            year: self.year,
+            lines: self.lines.clone(),
+            employer_average_monthly_wage: self.employer_average_monthly_wage,
+            declared_on: self.declared_on,
+            correction,
+        })];
+        if correction {
+            let cause = format!("base declaration correction for {}", self.year);
+            let reassessment = Reassessment {
+                employer_id: &self.employer,
+                employer,
+                fund: state.funds.get(&employer.region),
+                booked_on: self.declared_on,
+                cause: &cause,
+            };
+            let mut months = Vec::new();
+            for month in employer.months.keys() {
+                let (year, _) = declaration_year(rules, &employer.region, *month)?;
+                if year == self.year {
+                    months.push(*month);
+                }
+            }
+            let wage_of = |line: &crate::domain::contribution::ContributionLine| {
+                self.lines
+                    .iter()
+                    .find(|declared| declared.person == line.person)
+                    .map_or(line.declared_wage, |declared| declared.wage)
+            };
+            for month in months {
+                events.extend(reassessment.month(rules, month, &wage_of)?);
+            }
+        }
+        Ok(events)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
+mod tests {
+    use super::*;
+    use crate::domain::event::AdjustmentKind;
+    use crate::domain::testing::*;
+
+    /// Correcting a year's declared base after months were assessed appends a difference
+    /// per assessed month of that year.
+    #[test]
+    fn correction_of_a_past_year_appends_differences() {
+        let events = gansu_lanzhou()
+            .and(assess(
+                "lz-firm",
+                "gansu-lanzhou",
+                month(2020, 1),
+                &["ma"],
+                day(2020, 1, 10),
+            ))
+            .when(declare(
+                "lz-firm",
+                "gansu-lanzhou",
+                2020,
+                &[("ma", Some("6500"))],
+                None,
+                day(2020, 4, 1),
+            ))
+            .then_events();
+        let Event::BasesDeclared(declared) = &events[0] else {
+            panic!("declared")
+        };
+        assert!(declared.correction);
+        let Event::ContributionAdjusted(adjusted) = &events[1] else {
+            panic!("a difference")
+        };
+        assert_eq!(adjusted.kind, AdjustmentKind::BackPayment);
+        let difference = &adjusted.chunk.lines[0].amounts;
+        // employer: 6500 × 7.7% = 500.50 against 6000 × 7.7% = 462.00 → 38.50
+        assert_eq!(difference.employer_total, yuan("38.50"));
+        // individual: 6500 × 2% = 130.00 against 120.00 → 10.00; total 48.50
+        assert_eq!(difference.individual, yuan("10.00"));
+        assert_eq!(difference.total, yuan("48.50"));
+        assert_eq!(adjusted.new_lines[0].base, yuan("6500"));
+    }
+
+    /// A first declaration of a year is not a correction and appends nothing else.
+    #[test]
+    fn first_declaration_is_not_a_correction() {
+        let events = gansu_lanzhou()
+            .when(declare(
+                "lz-firm",
+                "gansu-lanzhou",
+                2021,
+                &[("ma", Some("6500"))],
+                None,
+                day(2021, 1, 5),
+            ))
+            .then_events();
+        assert_eq!(events.len(), 1);
+        assert!(matches!(&events[0], Event::BasesDeclared(declared) if !declared.correction));
+    }
+}

@@ -1,0 +1,468 @@
+//! The books: every region's postings by account and business date, its income and
+//! expenditure lines by month, and its insured counts — folded from the log in position
+//! order, small enough to checkpoint whole (its size grows with regions × accounts × dates,
+//! never with the number of events or persons).
+
+use std::collections::BTreeMap;
+
+use jiff::civil::Date;
+use serde::{Deserialize, Serialize};
+
+use crate::domain::state::Ledger;
+use crate::domain::{
+    Account, Event, InsuranceType, Month, RegionId, Rulebook, Side, Transaction, Yuan,
+};
+
+/// The version of the fold below: bump it when its interpretation changes, and the
+/// projection is rebuilt into a new generation.
+pub const BOOKS_VERSION: u32 = 3;
+
+/// Why an event could not be folded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FoldError {
+    /// The events did not come in dense position order.
+    #[error("position {found} came after {previous}; the fold needs every position in order")]
+    OutOfOrder {
+        /// The last folded position.
+        previous: u64,
+        /// The position offered.
+        found: u64,
+    },
+    /// After the event at `position`, a region's postings no longer sum to zero.
+    #[error("after position {position} the postings of {region} sum to {net}, not zero")]
+    Unbalanced {
+        /// Where.
+        position: u64,
+        /// Which region.
+        region: RegionId,
+        /// The sum of all its postings (debits − credits).
+        net: Yuan,
+    },
+    /// A sum left the decimal range.
+    #[error("amounts overflow at position {position}")]
+    Overflow {
+        /// Where.
+        position: u64,
+    },
+}
+
+/// Debits and credits.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sides {
+    /// Total debits.
+    pub debits: Yuan,
+    /// Total credits.
+    pub credits: Yuan,
+}
+
+/// One month's lines of a region, as the national monthly tables show them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MonthLines {
+    /// BMI fund income, including maternity (credits to the pooled fund, its maternity
+    /// line and personal accounts by contribution events; refunds net).
+    pub bmi_income: Yuan,
+    /// Of which the maternity part (after the merger).
+    pub bmi_income_maternity: Yuan,
+    /// The maternity income item, where the region's rules show it (Tianjin from
+    /// 2024-05-22); zero elsewhere. Classified when read, by the rulebook of the books being
+    /// read ([`RegionBooks::classified_months`]), so a retroactive change of the rule shows.
+    pub maternity_income_item: Yuan,
+    /// Income of the separate maternity fund (before the merger).
+    pub maternity_fund_income: Yuan,
+    /// Of the BMI income, what went to personal accounts.
+    pub personal_account_income: Yuan,
+    /// Income of the mutual-aid fund (Beijing).
+    pub mutual_aid_income: Yuan,
+    /// BMI fund expenditure (benefits paid from the pooled fund and its maternity line).
+    pub bmi_expenditure: Yuan,
+    /// Of which maternity (其中：生育保险支出), whichever fund paid it.
+    pub maternity_expenditure: Yuan,
+    /// Maternity medical expenses paid.
+    pub maternity_medical: Yuan,
+    /// Person-times of maternity medical claims.
+    pub maternity_medical_person_times: u64,
+    /// Maternity allowance granted (net of withdrawals).
+    pub allowance: Yuan,
+    /// Person-times of allowances granted.
+    pub allowance_person_times: u64,
+    /// Contributions collected (cash received).
+    pub collected: Yuan,
+    /// Balance moved from the maternity fund into the pooled fund's maternity line.
+    pub maternity_balance_transferred: Yuan,
+}
+
+/// Net changes of the insured counts on one business date.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InsuredChange {
+    /// Persons insured in BMI.
+    pub bmi: i64,
+    /// Persons insured in maternity insurance.
+    pub maternity: i64,
+}
+
+/// One region's books.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegionBooks {
+    movements: BTreeMap<(Account, Date), Sides>,
+    months: BTreeMap<Month, MonthLines>,
+    insured: BTreeMap<Date, InsuredChange>,
+    net: Yuan,
+}
+
+/// Every region's books as of a log position.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Books {
+    position: u64,
+    regions: BTreeMap<RegionId, RegionBooks>,
+    /// Every region definition and rule amendment so far, in log order: the rulebook as
+    /// known at this position.
+    rule_events: Vec<Event>,
+}
+
+fn add(total: &mut Yuan, amount: Yuan, position: u64) -> Result<(), FoldError> {
+    *total = total
+        .checked_add(amount)
+        .map_err(|_| FoldError::Overflow { position })?;
+    Ok(())
+}
+
+/// Credits minus debits of `accounts` in a transaction.
+fn net_credit(
+    transaction: &Transaction,
+    accounts: &[Account],
+    position: u64,
+) -> Result<Yuan, FoldError> {
+    let mut net = Yuan::ZERO;
+    for posting in transaction.postings() {
+        if accounts.contains(&posting.account) {
+            add(&mut net, posting.signed_amount().negated(), position)?;
+        }
+    }
+    Ok(net)
+}
+
+/// Money out of the accounts whose net credit is `net`: its negation, with a zero kept
+/// as zero (a negated zero decimal renders as "-0" in reports).
+fn outflow(net: Yuan) -> Yuan {
+    if net.is_zero() {
+        Yuan::ZERO
+    } else {
+        net.negated()
+    }
+}
+
+const BMI_ACCOUNTS: [Account; 3] = [
+    Account::BmiPooledFund,
+    Account::BmiPooledMaternity,
+    Account::PersonalAccounts,
+];
+const MATERNITY_ACCOUNTS: [Account; 2] = [Account::BmiPooledMaternity, Account::MaternityFund];
+
+impl Books {
+    /// The last folded position.
+    pub fn position(&self) -> u64 {
+        self.position
+    }
+
+    /// The regions with books.
+    pub fn regions(&self) -> impl Iterator<Item = &RegionId> {
+        self.regions.keys()
+    }
+
+    /// One region's books.
+    pub fn region(&self, region: &RegionId) -> Option<&RegionBooks> {
+        self.regions.get(region)
+    }
+
+    /// The rulebook as known at this position.
+    pub fn rulebook(&self) -> Rulebook {
+        let mut rules = Rulebook::empty();
+        for event in &self.rule_events {
+            rules.apply(event);
+        }
+        rules
+    }
+
+    /// Every rule parameter ever set, in name order.
+    pub fn rule_parameters(&self) -> std::collections::BTreeSet<&str> {
+        self.rule_events
+            .iter()
+            .filter_map(|event| match event {
+                Event::RuleAmended(amended) => Some(amended.parameter.as_str()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// How many rule events the books hold (changes whenever the rulebook does).
+    pub fn rule_event_count(&self) -> usize {
+        self.rule_events.len()
+    }
+
+    /// A region's postings as the domain's ledger, for decisions that read them.
+    pub fn domain_ledger(&self, region: &RegionId) -> Ledger {
+        let mut ledger = Ledger::default();
+        if let Some(books) = self.regions.get(region) {
+            for ((account, date), sides) in &books.movements {
+                ledger.add_sides(*account, *date, sides.debits, sides.credits);
+            }
+        }
+        ledger
+    }
+
+    /// Folds the event at `position`; checks that its region's postings still sum to zero.
+    pub fn apply(&mut self, position: u64, event: &Event) -> Result<(), FoldError> {
+        if position != self.position + 1 {
+            return Err(FoldError::OutOfOrder {
+                previous: self.position,
+                found: position,
+            });
+        }
+        match event {
+            Event::RegionDefined(_) | Event::RuleAmended(_) => self.rule_events.push(event.clone()),
+            _ => {}
+        }
+        let region = event.region().clone();
+        let date = event.business_date();
+        let books = self.regions.entry(region.clone()).or_default();
+        books.fold_insured(event, date);
+        if let Some(transaction) = event.transaction() {
+            books.fold_transaction(date, transaction, position)?;
+            books.fold_lines(event, transaction, position)?;
+        }
+        if !books.net.is_zero() {
+            return Err(FoldError::Unbalanced {
+                position,
+                region,
+                net: books.net,
+            });
+        }
+        self.position = position;
+        Ok(())
+    }
+
+    /// Marks a position as folded without an event of interest (a position whose event is
+    /// not a domain event); keeps the dense-order check meaningful.
+    pub fn skip(&mut self, position: u64) -> Result<(), FoldError> {
+        if position != self.position + 1 {
+            return Err(FoldError::OutOfOrder {
+                previous: self.position,
+                found: position,
+            });
+        }
+        self.position = position;
+        Ok(())
+    }
+}
+
+impl RegionBooks {
+    fn fold_insured(&mut self, event: &Event, date: Date) {
+        let change = match event {
+            Event::PersonEnrolled(enrolled) => InsuredChange {
+                bmi: i64::from(enrolled.insurance.contains(&InsuranceType::BasicMedical)),
+                maternity: i64::from(enrolled.insurance.contains(&InsuranceType::Maternity)),
+            },
+            Event::PersonMigrated(migrated) => {
+                let holds = |kind| migrated.held.contains(&kind) || migrated.added.contains(&kind);
+                InsuredChange {
+                    bmi: i64::from(holds(InsuranceType::BasicMedical)),
+                    maternity: i64::from(holds(InsuranceType::Maternity)),
+                }
+            }
+            _ => return,
+        };
+        let entry = self.insured.entry(date).or_default();
+        entry.bmi += change.bmi;
+        entry.maternity += change.maternity;
+    }
+
+    fn fold_transaction(
+        &mut self,
+        date: Date,
+        transaction: &Transaction,
+        position: u64,
+    ) -> Result<(), FoldError> {
+        for posting in transaction.postings() {
+            let sides = self.movements.entry((posting.account, date)).or_default();
+            match posting.side {
+                Side::Debit => add(&mut sides.debits, posting.amount, position)?,
+                Side::Credit => add(&mut sides.credits, posting.amount, position)?,
+            }
+            add(&mut self.net, posting.signed_amount(), position)?;
+        }
+        Ok(())
+    }
+
+    fn fold_lines(
+        &mut self,
+        event: &Event,
+        transaction: &Transaction,
+        position: u64,
+    ) -> Result<(), FoldError> {
+        let lines = self
+            .months
+            .entry(Month::of(event.business_date()))
+            .or_default();
+        let net = |accounts: &[Account]| net_credit(transaction, accounts, position);
+        match event {
+            Event::ContributionAssessed(_)
+            | Event::ContributionBackPaid(_)
+            | Event::ContributionAdjusted(_) => {
+                add(&mut lines.bmi_income, net(&BMI_ACCOUNTS)?, position)?;
+                let maternity = net(&[Account::BmiPooledMaternity])?;
+                add(&mut lines.bmi_income_maternity, maternity, position)?;
+                add(
+                    &mut lines.maternity_fund_income,
+                    net(&[Account::MaternityFund])?,
+                    position,
+                )?;
+                add(
+                    &mut lines.personal_account_income,
+                    net(&[Account::PersonalAccounts])?,
+                    position,
+                )?;
+                add(
+                    &mut lines.mutual_aid_income,
+                    net(&[Account::MutualAidFund])?,
+                    position,
+                )?;
+            }
+            Event::ContributionCollected(collected) => {
+                add(&mut lines.collected, collected.amount, position)?
+            }
+            Event::MedicalClaimSettled(claim) => {
+                add(
+                    &mut lines.bmi_expenditure,
+                    outflow(net(&BMI_ACCOUNTS)?),
+                    position,
+                )?;
+                add(
+                    &mut lines.maternity_expenditure,
+                    outflow(net(&MATERNITY_ACCOUNTS)?),
+                    position,
+                )?;
+                add(&mut lines.maternity_medical, claim.paid, position)?;
+                lines.maternity_medical_person_times += 1;
+            }
+            Event::AllowanceGranted(granted) => {
+                add(
+                    &mut lines.bmi_expenditure,
+                    outflow(net(&BMI_ACCOUNTS)?),
+                    position,
+                )?;
+                add(
+                    &mut lines.maternity_expenditure,
+                    outflow(net(&MATERNITY_ACCOUNTS)?),
+                    position,
+                )?;
+                add(&mut lines.allowance, granted.amount, position)?;
+                lines.allowance_person_times += 1;
+            }
+            Event::AllowanceStopped(stopped) => {
+                add(
+                    &mut lines.bmi_expenditure,
+                    outflow(net(&BMI_ACCOUNTS)?),
+                    position,
+                )?;
+                add(
+                    &mut lines.maternity_expenditure,
+                    outflow(net(&MATERNITY_ACCOUNTS)?),
+                    position,
+                )?;
+                add(
+                    &mut lines.allowance,
+                    outflow(stopped.amount_withdrawn),
+                    position,
+                )?;
+            }
+            Event::MaternityFundBalanceTransferred(transfer) => {
+                add(
+                    &mut lines.maternity_balance_transferred,
+                    transfer.amount,
+                    position,
+                )?;
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Debits and credits of `account` with business dates up to and including `as_of`.
+    pub fn sides_as_of(&self, account: Account, as_of: Date) -> Sides {
+        let mut total = Sides::default();
+        for (_, sides) in self
+            .movements
+            .range((account, Date::MIN)..=(account, as_of))
+        {
+            total.debits = total
+                .debits
+                .checked_add(sides.debits)
+                .unwrap_or(total.debits);
+            total.credits = total
+                .credits
+                .checked_add(sides.credits)
+                .unwrap_or(total.credits);
+        }
+        total
+    }
+
+    /// The lines of the months `from..=to`, with the maternity income item classified by
+    /// `rules`: a month shows it when the rule is in force on the month's last day.
+    pub fn classified_months(
+        &self,
+        region: &RegionId,
+        rules: &Rulebook,
+        from: Month,
+        to: Month,
+    ) -> Vec<(Month, MonthLines)> {
+        self.months(from, to)
+            .map(|(month, lines)| {
+                let mut lines = lines.clone();
+                let shown = rules
+                    .shows_maternity_income_item(region, month.last_day())
+                    .unwrap_or(false);
+                lines.maternity_income_item = if shown {
+                    lines.bmi_income_maternity
+                } else {
+                    Yuan::ZERO
+                };
+                (*month, lines)
+            })
+            .collect()
+    }
+
+    /// The lines of the months `from..=to`, as folded (the income item unclassified).
+    pub fn months(&self, from: Month, to: Month) -> impl Iterator<Item = (&Month, &MonthLines)> {
+        self.months.range(from..=to)
+    }
+
+    /// Insured counts on `as_of`: (BMI, maternity).
+    pub fn insured_as_of(&self, as_of: Date) -> (i64, i64) {
+        self.insured
+            .range(..=as_of)
+            .fold((0, 0), |(bmi, maternity), (_, change)| {
+                (bmi + change.bmi, maternity + change.maternity)
+            })
+    }
+
+    /// The sum of all postings (debits − credits): zero whenever the books balance.
+    pub fn net(&self) -> Yuan {
+        self.net
+    }
+}
+
+/// Whether an account carries a debit balance (assets) or a credit balance (funds).
+pub fn is_asset(account: Account) -> bool {
+    matches!(account, Account::FundBank | Account::ContributionReceivable)
+}
+
+/// The account's balance in its normal direction: debits − credits for assets, credits −
+/// debits for funds and liabilities.
+pub fn normal_balance(account: Account, sides: Sides) -> Yuan {
+    let (plus, minus) = if is_asset(account) {
+        (sides.debits, sides.credits)
+    } else {
+        (sides.credits, sides.debits)
+    };
+    plus.checked_sub(minus).unwrap_or(Yuan::ZERO)
+}

@@ -1,0 +1,422 @@
+//! The projector: keeps the books at the log's head, answers "as known at P" from the
+//! nearest checkpoint, and rebuilds into a new generation while the old one answers.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
+use std::time::{Duration, Instant};
+
+use super::books::{BOOKS_VERSION, Books, FoldError};
+use super::stored::{self, DecodeError};
+use crate::domain::Rulebook;
+use crate::log::{self, Log, codec};
+
+/// A checkpoint is written every this many positions.
+pub const CHECKPOINT_EVENTS: u64 = 16_384;
+/// The largest stored piece of a checkpoint (sled keeps values over 128 KiB in blob files
+/// it never fsyncs).
+pub const CHECKPOINT_CHUNK_BYTES_MAX: usize = 60 * 1024;
+/// How often a rebuild reports progress.
+pub const REBUILD_PROGRESS_INTERVAL: Duration = Duration::from_millis(250);
+
+const GENERATION_KEY: &[u8] = b"generation";
+
+/// Why a projection could not be built or read.
+#[derive(Debug, thiserror::Error)]
+pub enum ProjectionError {
+    /// Reading the log failed.
+    #[error(transparent)]
+    Log(#[from] log::Error),
+    /// An event did not decode.
+    #[error(transparent)]
+    Decode(#[from] DecodeError),
+    /// An event did not fold (the books would not balance, or came out of order).
+    #[error(transparent)]
+    Fold(#[from] FoldError),
+    /// The checkpoint store failed.
+    #[error("checkpoint store failed: {0}")]
+    Storage(#[from] sled::Error),
+    /// A checkpoint did not encode or decode.
+    #[error("checkpoint at position {position}: {reason}")]
+    Checkpoint {
+        /// Its position.
+        position: u64,
+        /// What failed.
+        reason: String,
+    },
+    /// Another rebuild is running.
+    #[error("a rebuild is already running")]
+    RebuildRunning,
+}
+
+/// What a rebuild has done so far.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RebuildProgress {
+    /// The generation being built.
+    pub generation: u64,
+    /// The last position folded.
+    pub position: u64,
+    /// The log's head when this was reported.
+    pub head: u64,
+    /// Events folded per second so far.
+    pub events_per_second: f64,
+    /// Seconds left at that rate.
+    pub eta_seconds: f64,
+    /// True once the new generation answers queries.
+    pub done: bool,
+}
+
+/// The books projection with its checkpoints.
+pub struct Projector {
+    log: Arc<Log>,
+    checkpoints: sled::Tree,
+    meta: sled::Tree,
+    _db: sled::Db,
+    working: Mutex<Books>,
+    published: RwLock<Arc<Books>>,
+    generation: AtomicU64,
+    rebuilding: Mutex<Option<RebuildProgress>>,
+    replayed_on_open: u64,
+    /// The rulebook of the working books, and how many rule events built it.
+    rules: Mutex<(usize, Arc<Rulebook>)>,
+}
+
+impl std::fmt::Debug for Projector {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("Projector")
+            .field("generation", &self.generation.load(Ordering::Acquire))
+            .field("position", &self.current_position())
+            .finish()
+    }
+}
+
+fn checkpoint_key(generation: u64, position: u64, chunk: u16) -> [u8; 18] {
+    let mut key = [0u8; 18];
+    key[..8].copy_from_slice(&generation.to_be_bytes());
+    key[8..16].copy_from_slice(&position.to_be_bytes());
+    key[16..].copy_from_slice(&chunk.to_be_bytes());
+    key
+}
+
+fn key_position(key: &[u8]) -> u64 {
+    key.get(8..16)
+        .and_then(|bytes| <[u8; 8]>::try_from(bytes).ok())
+        .map_or(0, u64::from_be_bytes)
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Projector {
+    /// Opens the checkpoint store in `path` and brings the books up to the log's head,
+    /// starting from the latest checkpoint of the current generation.
+    pub fn open(log: Arc<Log>, path: &Path) -> Result<Projector, ProjectionError> {
+        let db = sled::Config::new()
+            .path(path)
+            .flush_every_ms(Some(1000))
+            .open()?;
+        let checkpoints = db.open_tree("checkpoints")?;
+        let meta = db.open_tree("meta")?;
+        let (generation, version) = match meta.get(GENERATION_KEY)? {
+            Some(bytes) if bytes.len() == 12 => {
+                let mut generation = [0u8; 8];
+                generation.copy_from_slice(&bytes[..8]);
+                let mut version = [0u8; 4];
+                version.copy_from_slice(&bytes[8..]);
+                (u64::from_be_bytes(generation), u32::from_be_bytes(version))
+            }
+            _ => (1, BOOKS_VERSION),
+        };
+        // A new fold version starts a fresh generation: old checkpoints are not its books.
+        let generation = if version == BOOKS_VERSION {
+            generation
+        } else {
+            generation + 1
+        };
+        let mut generation_value = generation.to_be_bytes().to_vec();
+        generation_value.extend_from_slice(&BOOKS_VERSION.to_be_bytes());
+        meta.insert(GENERATION_KEY, generation_value)?;
+        let head = log.head().position;
+        let books = load_checkpoint(&checkpoints, generation, head)?.unwrap_or_default();
+        let projector = Projector {
+            log,
+            checkpoints,
+            meta,
+            _db: db,
+            published: RwLock::new(Arc::new(books.clone())),
+            working: Mutex::new(books),
+            generation: AtomicU64::new(generation),
+            rebuilding: Mutex::new(None),
+            replayed_on_open: 0,
+            rules: Mutex::new((usize::MAX, Arc::new(Rulebook::empty()))),
+        };
+        let replayed = projector.catch_up()?;
+        Ok(Projector {
+            replayed_on_open: replayed,
+            ..projector
+        })
+    }
+
+    /// How many events the last open replayed after its checkpoint.
+    pub fn replayed_on_open(&self) -> u64 {
+        self.replayed_on_open
+    }
+
+    /// The generation answering queries.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    /// The position of the published books.
+    pub fn current_position(&self) -> u64 {
+        self.published
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .position()
+    }
+
+    /// Folds every durable event past the working books, checkpointing on the way. Returns
+    /// how many events it folded. Queries see the result through [`Projector::current`].
+    pub fn catch_up(&self) -> Result<u64, ProjectionError> {
+        let mut working = lock(&self.working);
+        self.fold_working(&mut working)
+    }
+
+    fn fold_working(&self, working: &mut Books) -> Result<u64, ProjectionError> {
+        let generation = self.generation();
+        let folded = fold_to(&self.log, working, self.log.head().position, &mut |books| {
+            self.save_checkpoint(generation, books)
+        })?;
+        let mut rules = lock(&self.rules);
+        if rules.0 != working.rule_event_count() {
+            *rules = (working.rule_event_count(), Arc::new(working.rulebook()));
+        }
+        Ok(folded)
+    }
+
+    /// The rulebook as known at the log's head. Rebuilt only when a rule event arrives, so
+    /// the command path does not pay for it.
+    pub fn rules_at_head(&self) -> Result<Arc<Rulebook>, ProjectionError> {
+        self.catch_up()?;
+        Ok(Arc::clone(&lock(&self.rules).1))
+    }
+
+    /// The books at the log's head.
+    pub fn current(&self) -> Result<Arc<Books>, ProjectionError> {
+        let mut working = lock(&self.working);
+        self.fold_working(&mut working)?;
+        let mut published = self
+            .published
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        if published.position() != working.position() {
+            *published = Arc::new(working.clone());
+        }
+        Ok(Arc::clone(&published))
+    }
+
+    /// The books as known at `position`: from the nearest checkpoint, plus the events after
+    /// it. A position past the head answers the head.
+    pub fn as_known(&self, position: u64) -> Result<Arc<Books>, ProjectionError> {
+        let current = self.current()?;
+        if position >= current.position() {
+            return Ok(current);
+        }
+        let mut books =
+            load_checkpoint(&self.checkpoints, self.generation(), position)?.unwrap_or_default();
+        fold_to(&self.log, &mut books, position, &mut |_| Ok(()))?;
+        Ok(Arc::new(books))
+    }
+
+    /// The progress of the running (or last) rebuild.
+    pub fn rebuild_progress(&self) -> Option<RebuildProgress> {
+        *lock(&self.rebuilding)
+    }
+
+    /// Replays the whole log into a new generation while the current one keeps answering,
+    /// then swaps atomically and drops the old generation's checkpoints. A fold error stops
+    /// it, naming the position; the old generation stays in place.
+    pub fn rebuild(
+        &self,
+        progress: &mut dyn FnMut(RebuildProgress),
+    ) -> Result<RebuildProgress, ProjectionError> {
+        let generation = {
+            let mut rebuilding = lock(&self.rebuilding);
+            if rebuilding.is_some_and(|running| !running.done) {
+                return Err(ProjectionError::RebuildRunning);
+            }
+            let generation = self.generation() + 1;
+            *rebuilding = Some(RebuildProgress {
+                generation,
+                position: 0,
+                head: self.log.head().position,
+                events_per_second: 0.0,
+                eta_seconds: 0.0,
+                done: false,
+            });
+            generation
+        };
+        let outcome = self.rebuild_generation(generation, progress);
+        if outcome.is_err() {
+            *lock(&self.rebuilding) = None;
+            let _ = self.drop_generation(generation);
+        }
+        outcome
+    }
+
+    fn rebuild_generation(
+        &self,
+        generation: u64,
+        progress: &mut dyn FnMut(RebuildProgress),
+    ) -> Result<RebuildProgress, ProjectionError> {
+        let started = Instant::now();
+        let mut books = Books::default();
+        let mut last_report = Instant::now();
+        let mut report = |books: &Books, done: bool| {
+            let head = self.log.head().position;
+            let elapsed = started.elapsed().as_secs_f64().max(1e-9);
+            let rate = books.position() as f64 / elapsed;
+            let status = RebuildProgress {
+                generation,
+                position: books.position(),
+                head,
+                events_per_second: rate,
+                eta_seconds: if rate > 0.0 {
+                    head.saturating_sub(books.position()) as f64 / rate
+                } else {
+                    0.0
+                },
+                done,
+            };
+            *lock(&self.rebuilding) = Some(status);
+            progress(status);
+            status
+        };
+        // Most of the replay runs without holding anything the queries need.
+        loop {
+            let head = self.log.head().position;
+            if head.saturating_sub(books.position()) < CHECKPOINT_EVENTS {
+                break;
+            }
+            fold_to(&self.log, &mut books, head, &mut |books| {
+                self.save_checkpoint(generation, books)?;
+                if last_report.elapsed() >= REBUILD_PROGRESS_INTERVAL {
+                    last_report = Instant::now();
+                    report(books, false);
+                }
+                Ok(())
+            })?;
+        }
+        // The last few events and the swap happen under the working lock, so no query sees
+        // a half-built generation and no event is folded into the old one meanwhile.
+        let mut working = lock(&self.working);
+        fold_to(
+            &self.log,
+            &mut books,
+            self.log.head().position,
+            &mut |books| self.save_checkpoint(generation, books),
+        )?;
+        let old = self.generation();
+        let mut generation_value = generation.to_be_bytes().to_vec();
+        generation_value.extend_from_slice(&BOOKS_VERSION.to_be_bytes());
+        self.meta.insert(GENERATION_KEY, generation_value)?;
+        self.generation.store(generation, Ordering::Release);
+        *working = books.clone();
+        *self
+            .published
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = Arc::new(books.clone());
+        drop(working);
+        self.drop_generation(old)?;
+        Ok(report(&books, true))
+    }
+
+    fn drop_generation(&self, generation: u64) -> Result<(), ProjectionError> {
+        let start = checkpoint_key(generation, 0, 0);
+        let end = checkpoint_key(generation, u64::MAX, u16::MAX);
+        let mut batch = sled::Batch::default();
+        for entry in self.checkpoints.range(start..=end) {
+            batch.remove(entry?.0);
+        }
+        self.checkpoints.apply_batch(batch)?;
+        Ok(())
+    }
+
+    fn save_checkpoint(&self, generation: u64, books: &Books) -> Result<(), ProjectionError> {
+        let position = books.position();
+        if position == 0 || !position.is_multiple_of(CHECKPOINT_EVENTS) {
+            return Ok(());
+        }
+        let bytes =
+            codec::encode_checkpoint(books).map_err(|error| ProjectionError::Checkpoint {
+                position,
+                reason: error.to_string(),
+            })?;
+        let mut batch = sled::Batch::default();
+        for (index, chunk) in bytes.chunks(CHECKPOINT_CHUNK_BYTES_MAX).enumerate() {
+            let index = u16::try_from(index).map_err(|_| ProjectionError::Checkpoint {
+                position,
+                reason: "checkpoint too large".to_owned(),
+            })?;
+            batch.insert(&checkpoint_key(generation, position, index)[..], chunk);
+        }
+        self.checkpoints.apply_batch(batch)?;
+        Ok(())
+    }
+}
+
+/// Folds the log's events after `books` up to `end` into it; calls `after` after each event.
+fn fold_to(
+    log: &Log,
+    books: &mut Books,
+    end: u64,
+    after: &mut dyn FnMut(&Books) -> Result<(), ProjectionError>,
+) -> Result<u64, ProjectionError> {
+    let from = books.position() + 1;
+    if end < from {
+        return Ok(0);
+    }
+    let mut folded = 0;
+    for envelope in log.read_range(from, end - from + 1) {
+        let envelope = envelope?;
+        let event = stored::from_envelope(&envelope)?;
+        books.apply(envelope.position, &event)?;
+        after(books)?;
+        folded += 1;
+    }
+    Ok(folded)
+}
+
+/// The latest checkpoint of `generation` at or before `position`.
+fn load_checkpoint(
+    tree: &sled::Tree,
+    generation: u64,
+    position: u64,
+) -> Result<Option<Books>, ProjectionError> {
+    let start = checkpoint_key(generation, 0, 0);
+    let end = checkpoint_key(generation, position, u16::MAX);
+    let Some(last) = tree.range(start..=end).next_back() else {
+        return Ok(None);
+    };
+    let found = key_position(&last?.0);
+    let mut bytes = Vec::new();
+    let chunks = tree
+        .range(checkpoint_key(generation, found, 0)..=checkpoint_key(generation, found, u16::MAX));
+    for chunk in chunks {
+        bytes.extend_from_slice(&chunk?.1);
+    }
+    let books: Books =
+        codec::decode_checkpoint(&bytes).map_err(|error| ProjectionError::Checkpoint {
+            position: found,
+            reason: error.to_string(),
+        })?;
+    if books.position() != found {
+        return Err(ProjectionError::Checkpoint {
+            position: found,
+            reason: format!("holds books at position {}", books.position()),
+        });
+    }
+    Ok(Some(books))
+}

@@ -1,0 +1,235 @@
+//! The ledger service: a command in, its events appended, the books read back. It loads
+//! the streams a decision reads, decides under the rulebook as known at the head, and
+//! appends with the streams' versions as expected versions, retrying a bounded number of
+//! times on a conflict.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use super::engine::{ProjectionError, Projector};
+use super::stored::{self, DecodeError};
+use crate::domain::{Command, Event, RegionId, Rejection, State, decide, evolve};
+use crate::log::{self, AppendRequest, Envelope, ExpectedVersion, Hash, Log};
+
+/// How many times a command is decided again after a version conflict.
+pub const COMMAND_ATTEMPTS_MAX: u32 = 5;
+/// The command id of the genesis rulebook load.
+pub const GENESIS_COMMAND_ID: &str = "genesis";
+
+/// Who sent a command and how to recognise a retry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandMeta {
+    /// The idempotency key.
+    pub command_id: String,
+    /// The caller.
+    pub actor: String,
+    /// A digest of the whole request: the same id with another digest is refused.
+    pub request_digest: Hash,
+    /// Versions the caller expects of streams; a mismatch is a version conflict.
+    pub expected: Vec<(String, ExpectedVersion)>,
+}
+
+/// What a command appended.
+#[derive(Debug, Clone)]
+pub struct Executed {
+    /// True when the command id was seen before and nothing new was appended.
+    pub replayed: bool,
+    /// The events with their envelopes.
+    pub events: Vec<(Envelope, Event)>,
+}
+
+/// Why a command was not executed; nothing was appended in any case.
+#[derive(Debug, thiserror::Error)]
+pub enum ExecuteError {
+    /// The domain refused it.
+    #[error(transparent)]
+    Rejected(#[from] Rejection),
+    /// The log failed or refused (conflict, invalid, idempotency).
+    #[error(transparent)]
+    Log(#[from] log::Error),
+    /// The books could not be read.
+    #[error(transparent)]
+    Projection(#[from] ProjectionError),
+    /// A stored event did not decode.
+    #[error(transparent)]
+    Decode(#[from] DecodeError),
+    /// A decided event did not encode.
+    #[error("event does not encode: {0}")]
+    Encode(String),
+    /// The streams kept moving under the command.
+    #[error("the command's streams changed {attempts} times while it was decided; try again")]
+    Contended {
+        /// How many attempts were made.
+        attempts: u32,
+    },
+}
+
+/// The ledger: the log, the books, and the command path between them.
+#[derive(Debug)]
+pub struct Ledger {
+    log: Arc<Log>,
+    projector: Projector,
+}
+
+impl Ledger {
+    /// Opens the books in `projections_path`; on an empty log, appends the shipped rulebook
+    /// as genesis events.
+    pub fn open(log: Arc<Log>, projections_path: &Path) -> Result<Ledger, ExecuteError> {
+        if log.head().position == 0 {
+            append_genesis(&log)?;
+        }
+        let projector = Projector::open(Arc::clone(&log), projections_path)?;
+        Ok(Ledger { log, projector })
+    }
+
+    /// The log.
+    pub fn log(&self) -> &Arc<Log> {
+        &self.log
+    }
+
+    /// The books projection.
+    pub fn projector(&self) -> &Projector {
+        &self.projector
+    }
+
+    /// Decides and appends a command; a retry of an appended command id returns the
+    /// original events.
+    pub fn execute(&self, command: &Command, meta: &CommandMeta) -> Result<Executed, ExecuteError> {
+        if let Some((digest, appended)) = self.log.command_record(&meta.command_id)? {
+            if digest != meta.request_digest {
+                return Err(log::Error::IdempotencyConflict {
+                    command_id: meta.command_id.clone(),
+                    first_position: appended.first_position,
+                }
+                .into());
+            }
+            return Ok(Executed {
+                replayed: true,
+                events: self.read_events(appended.positions())?,
+            });
+        }
+        for _ in 0..COMMAND_ATTEMPTS_MAX {
+            let rules = self.projector.rules_at_head()?;
+            let mut state = State::new();
+            let mut expectations = Vec::new();
+            for stream in command.reads() {
+                if let Some(region) = stream.strip_prefix("ledger/") {
+                    let region = RegionId::new(region);
+                    let books = self.projector.current()?;
+                    state
+                        .ledgers
+                        .insert(region.clone(), books.domain_ledger(&region));
+                    continue;
+                }
+                let version = self.load_stream(&mut state, &stream)?;
+                let expected = if version == 0 {
+                    ExpectedVersion::NoStream
+                } else {
+                    ExpectedVersion::Exact(version)
+                };
+                expectations.push((stream, expected));
+            }
+            for (stream, expected) in &meta.expected {
+                let loaded = expectations.iter().find(|(read, _)| read == stream);
+                let actual = match loaded {
+                    Some((_, ExpectedVersion::Exact(version))) => *version,
+                    Some(_) => 0,
+                    None => self.log.stream_version(stream)?,
+                };
+                if !expected.admits(actual) {
+                    return Err(log::Error::VersionConflict {
+                        stream_id: stream.clone(),
+                        expected: *expected,
+                        actual,
+                    }
+                    .into());
+                }
+                if loaded.is_none() {
+                    expectations.push((stream.clone(), *expected));
+                }
+            }
+            let events = decide(&state, command, &rules)?;
+            let new_events = events
+                .iter()
+                .map(stored::to_new_event)
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|error| ExecuteError::Encode(error.to_string()))?;
+            let request = AppendRequest {
+                command_id: meta.command_id.clone(),
+                request_digest: meta.request_digest,
+                actor: meta.actor.clone(),
+                expectations,
+                events: new_events,
+            };
+            match self.log.append_blocking(request) {
+                Ok(appended) => {
+                    return Ok(Executed {
+                        replayed: appended.replayed,
+                        events: self.read_events(appended.positions())?,
+                    });
+                }
+                Err(log::Error::VersionConflict { stream_id, .. }) => {
+                    tracing::debug!(%stream_id, command_id = %meta.command_id, "version conflict; deciding again");
+                }
+                Err(error) => return Err(error.into()),
+            }
+        }
+        Err(ExecuteError::Contended {
+            attempts: COMMAND_ATTEMPTS_MAX,
+        })
+    }
+
+    /// Folds a stream into `state`; returns the version folded.
+    pub fn load_stream(&self, state: &mut State, stream: &str) -> Result<u64, ExecuteError> {
+        let version = self.log.stream_version(stream)?;
+        for envelope in self.log.read_stream(stream, 1, version)? {
+            evolve(state, &stored::from_envelope(&envelope?)?);
+        }
+        Ok(version)
+    }
+
+    fn read_events(
+        &self,
+        positions: std::ops::Range<u64>,
+    ) -> Result<Vec<(Envelope, Event)>, ExecuteError> {
+        let count = positions.end - positions.start;
+        let mut events = Vec::with_capacity(count as usize);
+        for envelope in self.log.read_range(positions.start, count) {
+            let envelope = envelope?;
+            let event = stored::from_envelope(&envelope)?;
+            events.push((envelope, event));
+        }
+        Ok(events)
+    }
+}
+
+/// Appends the shipped rulebook as genesis events, in commands of at most the log's limit.
+fn append_genesis(log: &Log) -> Result<(), ExecuteError> {
+    let rules = crate::domain::Rulebook::shipped()
+        .map_err(|error| ExecuteError::Encode(error.to_string()))?;
+    let events = rules
+        .genesis_events()
+        .iter()
+        .map(stored::to_new_event)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|error| ExecuteError::Encode(error.to_string()))?;
+    for (index, chunk) in events.chunks(log::COMMAND_EVENTS_MAX).enumerate() {
+        let command_id = if index == 0 {
+            GENESIS_COMMAND_ID.to_owned()
+        } else {
+            format!("{GENESIS_COMMAND_ID}-{index}")
+        };
+        log.append_blocking(AppendRequest {
+            request_digest: log::digest(command_id.as_bytes()),
+            command_id,
+            actor: "fundledger".to_owned(),
+            expectations: Vec::new(),
+            events: chunk.to_vec(),
+        })?;
+    }
+    tracing::info!(
+        events = events.len(),
+        "appended the shipped rulebook as genesis events"
+    );
+    Ok(())
+}

@@ -1,0 +1,488 @@
+//! `CommandService` and `QueryService` over the network with the generated client: every
+//! command RPC in one Gansu (兰州市) history, an idempotent retry, refusals that append
+//! nothing, and as-of versus as-known queries around a back-payment.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod api_server;
+mod support;
+
+use api_server::{Authed, TestServer};
+use fundledger::api::ServerConfig;
+use fundledger::api::client::*;
+use tonic::Code;
+
+const REGION: &str = "gansu-lanzhou";
+const FIRM: &str = "lz-firm";
+
+fn header(id: &str) -> Option<CommandHeader> {
+    Some(CommandHeader {
+        command_id: id.to_owned(),
+        expected: Vec::new(),
+    })
+}
+
+fn assess_request(id: &str, month: &str, booked_on: &str) -> AssessContributionsRequest {
+    AssessContributionsRequest {
+        header: header(id),
+        employer_id: FIRM.to_owned(),
+        region: REGION.to_owned(),
+        month: month.to_owned(),
+        person_ids: vec!["ma".to_owned()],
+        booked_on: booked_on.to_owned(),
+    }
+}
+
+fn event_types(reply: &CommandReply) -> Vec<&str> {
+    reply
+        .events
+        .iter()
+        .map(|event| event.event_type.as_str())
+        .collect()
+}
+
+/// The Gansu history up to the clearance: registration, migration, declarations,
+/// assessments, a collection and a prenatal claim.
+async fn before_clearance(commands: &mut CommandServiceClient<Authed>) {
+    let reply = commands
+        .register_employer(RegisterEmployerRequest {
+            header: header("register"),
+            employer_id: FIRM.to_owned(),
+            region: REGION.to_owned(),
+            category: EmployerCategory::Enterprise as i32,
+            name: "兰州示例有限公司".to_owned(),
+            registered_on: "2018-01-02".to_owned(),
+            average_monthly_wage: "5000.00".to_owned(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(event_types(&reply), ["EmployerRegistered"]);
+    let record = |id: &str, bmi: bool, maternity: bool| MigrationRecord {
+        person_id: id.to_owned(),
+        employer_id: FIRM.to_owned(),
+        held_bmi: bmi,
+        held_maternity: maternity,
+        insured_since: "2018-01-02".to_owned(),
+    };
+    let reply = commands
+        .migrate_enrollments(MigrateEnrollmentsRequest {
+            header: header("migrate"),
+            region: REGION.to_owned(),
+            agency: "兰州市医疗保障局".to_owned(),
+            migrated_on: "2019-09-01".to_owned(),
+            records: vec![record("ma", true, true), record("zhang", true, false)],
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(event_types(&reply), ["PersonMigrated", "PersonMigrated"]);
+    for (id, year, ma, zhang, firm, on) in [
+        ("declare-2019", 2019, "5000", "4000", "5000", "2019-01-05"),
+        ("declare-2020", 2020, "6000", "4500", "5500", "2020-01-05"),
+    ] {
+        let reply = commands
+            .declare_bases(DeclareBasesRequest {
+                header: header(id),
+                employer_id: FIRM.to_owned(),
+                region: REGION.to_owned(),
+                year,
+                lines: vec![
+                    DeclaredWage {
+                        person_id: "ma".to_owned(),
+                        wage: ma.to_owned(),
+                    },
+                    DeclaredWage {
+                        person_id: "zhang".to_owned(),
+                        wage: zhang.to_owned(),
+                    },
+                ],
+                employer_average_monthly_wage: firm.to_owned(),
+                declared_on: on.to_owned(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(event_types(&reply), ["BasesDeclared"]);
+    }
+    for (id, month, booked) in [
+        ("assess-2019-10", "2019-10", "2019-10-10"),
+        ("assess-2019-11", "2019-11", "2019-11-10"),
+    ] {
+        let reply = commands
+            .assess_contributions(assess_request(id, month, booked))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(event_types(&reply), ["ContributionAssessed"]);
+    }
+    let reply = commands
+        .collect_contribution(CollectContributionRequest {
+            header: header("collect-2019-10"),
+            employer_id: FIRM.to_owned(),
+            month: "2019-10".to_owned(),
+            // 5000 × (7% + 0.7%) = 385.00 employer + 5000 × 2% = 100.00 individual
+            amount: "485.00".to_owned(),
+            received_on: "2019-10-25".to_owned(),
+            reference: "税票-2019-10-0001".to_owned(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(event_types(&reply), ["ContributionCollected"]);
+    let reply = commands
+        .settle_medical_claim(SettleMedicalClaimRequest {
+            header: header("claim-1"),
+            claim_id: "lz-claim-1".to_owned(),
+            person_id: "ma".to_owned(),
+            region: REGION.to_owned(),
+            institution: "兰州市第一人民医院".to_owned(),
+            kind: ClaimKind::Prenatal as i32,
+            pregnancy_id: "ma-1".to_owned(),
+            service_date: "2019-11-05".to_owned(),
+            settled_on: "2019-11-06".to_owned(),
+            actual: "20.00".to_owned(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(event_types(&reply), ["MedicalClaimSettled"]);
+    let reply = commands
+        .assess_contributions(assess_request("assess-2019-12", "2019-12", "2019-12-10"))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(event_types(&reply), ["ContributionAssessed"]);
+}
+
+/// Every command RPC, in order, through a real server; then retries and refusals.
+#[tokio::test]
+async fn every_command_rpc_over_the_network() {
+    let server = TestServer::start_ledger(ServerConfig::default()).await;
+    let mut commands = server.commands(None).await;
+    before_clearance(&mut commands).await;
+
+    let reply = commands
+        .settle_clearance(SettleClearanceRequest {
+            header: header("clearance"),
+            region: REGION.to_owned(),
+            cutoff: "2019-11-30".to_owned(),
+            settled_on: "2019-12-05".to_owned(),
+            verified_by: "甘肃省医保局".to_owned(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(event_types(&reply), ["MaternityFundCleared"]);
+    // Income 2019-10 35.00 + 2019-11 35.00 (5000 × 0.7%) − the 20.00 claim = 50.00
+    assert!(
+        reply.events[0].json.contains("\"balance\":\"50.00\""),
+        "{}",
+        reply.events[0].json
+    );
+    let reply = commands
+        .transfer_maternity_balance(TransferMaternityBalanceRequest {
+            header: header("transfer"),
+            region: REGION.to_owned(),
+            transferred_on: "2019-12-10".to_owned(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(event_types(&reply), ["MaternityFundBalanceTransferred"]);
+    let reply = commands
+        .close_maternity_fund(CloseMaternityFundRequest {
+            header: header("close"),
+            region: REGION.to_owned(),
+            closed_on: "2019-12-20".to_owned(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(event_types(&reply), ["MaternityFundClosed"]);
+
+    let reply = commands
+        .amend_rule(AmendRuleRequest {
+            header: header("amend-rate-2020"),
+            region: REGION.to_owned(),
+            parameter: "employer_bmi_rate".to_owned(),
+            value: "0.075".to_owned(),
+            effective_from: "2020-01-01".to_owned(),
+            authority: "兰州市人民政府".to_owned(),
+            document: "兰政办发〔2019〕（示例）".to_owned(),
+            tag: "A".to_owned(),
+            recorded_on: "2019-12-28".to_owned(),
+            reassess: Vec::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(event_types(&reply), ["RuleAmended"]);
+
+    let back_pay = assess_request("back-pay-2019-08", "2019-08", "2020-03-15");
+    let reply = commands
+        .back_pay_contributions(back_pay.clone())
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(event_types(&reply), ["ContributionBackPaid"]);
+    // 2019's base and rate: 5000 × (7% + 0.7%) = 385.00, not 6000 × (7.5% + 0.7%) = 492.00
+    assert!(
+        reply.events[0]
+            .json
+            .contains("\"employer_total\":\"385.00\""),
+        "{}",
+        reply.events[0].json
+    );
+    let retry = commands
+        .back_pay_contributions(back_pay.clone())
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(
+        retry.replayed,
+        "a retry with the same id and request appends nothing"
+    );
+    assert_eq!(
+        retry.events.iter().map(|e| e.position).collect::<Vec<_>>(),
+        reply.events.iter().map(|e| e.position).collect::<Vec<_>>()
+    );
+    let mut other = back_pay.clone();
+    other.month = "2019-07".to_owned();
+    let refused = commands.back_pay_contributions(other).await.unwrap_err();
+    assert_eq!(refused.code(), Code::AlreadyExists, "{refused:?}");
+
+    let reply = commands
+        .enroll(EnrollRequest {
+            header: header("enroll-wang"),
+            person_id: "wang".to_owned(),
+            region: REGION.to_owned(),
+            employer_id: FIRM.to_owned(),
+            kind: PersonKind::Employee as i32,
+            enrolled_on: "2020-02-01".to_owned(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(event_types(&reply), ["PersonEnrolled"]);
+    let reply = commands
+        .pay_allowance(PayAllowanceRequest {
+            header: header("allowance-ma"),
+            person_id: "ma".to_owned(),
+            employer_id: FIRM.to_owned(),
+            region: REGION.to_owned(),
+            birth_id: "ma-birth-1".to_owned(),
+            birth_date: "2020-05-01".to_owned(),
+            delivery: Delivery::Vaginal as i32,
+            difficult: false,
+            babies: 1,
+            granted_on: "2020-05-10".to_owned(),
+            miscarriage_months: 0,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(event_types(&reply), ["AllowanceGranted"]);
+    let status = |id: &str, person: &str, on: &str| EnrollmentStatusRequest {
+        header: header(id),
+        person_id: person.to_owned(),
+        on: on.to_owned(),
+        reason: "单位申报".to_owned(),
+        region: REGION.to_owned(),
+    };
+    let reply = commands
+        .suspend_enrollment(status("suspend", "zhang", "2020-06-01"))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(event_types(&reply), ["EnrollmentSuspended"]);
+    let reply = commands
+        .resume_enrollment(status("resume", "zhang", "2020-07-01"))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(event_types(&reply), ["EnrollmentResumed"]);
+    let reply = commands
+        .terminate_enrollment(status("terminate", "wang", "2020-08-01"))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(event_types(&reply), ["EnrollmentTerminated"]);
+
+    // Refusals name the field or the rule and append nothing.
+    let head = server.log.head();
+    let malformed = commands
+        .collect_contribution(CollectContributionRequest {
+            header: header("bad-amount"),
+            employer_id: FIRM.to_owned(),
+            month: "2019-11".to_owned(),
+            amount: "12.345".to_owned(),
+            received_on: "2019-11-20".to_owned(),
+            reference: "x".to_owned(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(malformed.code(), Code::InvalidArgument);
+    assert!(
+        malformed.message().contains("amount"),
+        "{}",
+        malformed.message()
+    );
+    let bad_date = commands
+        .close_maternity_fund(CloseMaternityFundRequest {
+            header: header("bad-date"),
+            region: REGION.to_owned(),
+            closed_on: "2019-13-01".to_owned(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(bad_date.code(), Code::InvalidArgument);
+    assert!(
+        bad_date.message().starts_with("closed_on:"),
+        "{}",
+        bad_date.message()
+    );
+    let repeated = commands
+        .transfer_maternity_balance(TransferMaternityBalanceRequest {
+            header: header("transfer-again"),
+            region: REGION.to_owned(),
+            transferred_on: "2020-04-01".to_owned(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(repeated.code(), Code::FailedPrecondition, "{repeated:?}");
+    let second_allowance = commands
+        .pay_allowance(PayAllowanceRequest {
+            header: header("allowance-ma-again"),
+            person_id: "ma".to_owned(),
+            employer_id: FIRM.to_owned(),
+            region: REGION.to_owned(),
+            birth_id: "ma-birth-1".to_owned(),
+            birth_date: "2020-05-01".to_owned(),
+            delivery: Delivery::Vaginal as i32,
+            babies: 1,
+            granted_on: "2020-05-11".to_owned(),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(second_allowance.code(), Code::FailedPrecondition);
+    assert!(
+        second_allowance
+            .message()
+            .starts_with("AllowanceAlreadyGranted"),
+        "{}",
+        second_allowance.message()
+    );
+    let missing_header = commands
+        .close_maternity_fund(CloseMaternityFundRequest::default())
+        .await
+        .unwrap_err();
+    assert_eq!(missing_header.code(), Code::InvalidArgument);
+    assert_eq!(
+        server.log.head(),
+        head,
+        "no refused command appended anything"
+    );
+}
+
+/// A back-payment recorded later for 2019-08 changes the 2019-08 figures as known now,
+/// not as known before it was recorded.
+#[tokio::test]
+async fn as_of_and_as_known_queries_over_the_network() {
+    let server = TestServer::start_ledger(ServerConfig::default()).await;
+    let mut commands = server.commands(None).await;
+    let mut queries = server.queries(None).await;
+    before_clearance(&mut commands).await;
+    let before_back_pay = server.log.head().position;
+    let reply = commands
+        .back_pay_contributions(assess_request("back-pay-2019-08", "2019-08", "2019-10-15"))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(event_types(&reply), ["ContributionBackPaid"]);
+
+    let report = |position: u64| RegionReportRequest {
+        region: REGION.to_owned(),
+        when: Some(AsOf {
+            as_of_date: "2019-08-31".to_owned(),
+            known_at_position: position,
+            known_at_time: String::new(),
+        }),
+    };
+    let now = queries
+        .get_region_report(report(0))
+        .await
+        .unwrap()
+        .into_inner();
+    let then = queries
+        .get_region_report(report(before_back_pay))
+        .await
+        .unwrap()
+        .into_inner();
+    let maternity =
+        |report: &RegionReport| report.lines.as_ref().unwrap().maternity_fund_income.clone();
+    // Before the merger (Gansu merges 2019-12-01) the maternity part goes to the maternity
+    // fund: the 2019-08 back-payment adds 5000 × 0.7% = 35.00 as of 2019-08-31 ...
+    assert_eq!(maternity(&now), "35.00");
+    // ... but the books as known before it was recorded show nothing for 2019-08.
+    assert_eq!(maternity(&then), "0.00");
+    assert_eq!(then.known_at_position, before_back_pay);
+    // As of 2019-11-30 as known now: 2019-08 35.00 + 2019-10 35.00 + 2019-11 35.00 = 105.00
+    let mut request = report(0);
+    request.when.as_mut().unwrap().as_of_date = "2019-11-30".to_owned();
+    let november = queries
+        .get_region_report(request)
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(maternity(&november), "105.00");
+
+    let arrears = queries
+        .get_employer_arrears(EmployerRequest {
+            employer_id: FIRM.to_owned(),
+            when: None,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    // 2019-11 and 2019-12 assessed 485.00 each and not collected; 2019-10 collected.
+    assert_eq!(arrears.total_arrears, "970.00");
+    let person = queries
+        .get_person(PersonRequest {
+            person_id: "ma".to_owned(),
+            when: None,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(person.status, "active");
+    let unknown = queries
+        .get_region_report(RegionReportRequest {
+            region: "atlantis".to_owned(),
+            when: None,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(unknown.code(), Code::NotFound);
+    let rules = queries
+        .get_rulebook(RulebookRequest {
+            region: REGION.to_owned(),
+            when: Some(AsOf {
+                as_of_date: "2019-11-30".to_owned(),
+                ..Default::default()
+            }),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let cutoff = rules
+        .rules
+        .iter()
+        .find(|rule| rule.parameter == "clearance_cutoff")
+        .unwrap();
+    assert_eq!(
+        (cutoff.value.as_str(), cutoff.found_in.as_str()),
+        ("2019-11-30", "gansu")
+    );
+}

@@ -1,0 +1,365 @@
+//! The projections' two time axes and their machinery (issue 6, acceptance 2): as of a
+//! business date against as known at a position or time, a rebuild under concurrent
+//! queries, a corrupted posting set named by position, and a restart from a checkpoint.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use fundledger::domain::{Event, RegionId, Yuan};
+use fundledger::log::{AppendRequest, NewEvent, codec, digest};
+use fundledger::projections::report::{RegionReport, region_report};
+use fundledger::projections::stored::{self, StoredEvent};
+use fundledger::projections::{
+    Books, CHECKPOINT_EVENTS, ProjectionError, Projector, RebuildProgress,
+};
+use jiff::civil::{Date, date};
+use support::ledger::{
+    execute, migrate_bulk, open_ledger, register_bulk_employer, run, scenario, temp_ledger,
+};
+
+fn yuan(text: &str) -> Yuan {
+    Yuan::parse("test", text).unwrap()
+}
+
+fn report(books: &Books, region: &str, as_of: Date) -> RegionReport {
+    region_report(books, &books.rulebook(), &RegionId::new(region), as_of)
+}
+
+fn balance(report: &RegionReport, account: &str) -> Yuan {
+    report
+        .balances
+        .iter()
+        .find(|line| line.account == account)
+        .unwrap()
+        .balance
+}
+
+/// Gansu's back-payment for 2019-08, recorded on 2020-03-15 after the clearance and the
+/// closure: as known now, the 2019-08 figures carry it; as known at the position (or the
+/// time) just before it was recorded, they do not, and that answer never changes.
+#[test]
+fn back_payment_changes_as_of_figures_as_known_now_but_not_as_known_before() {
+    let gansu = scenario("gansu-lanzhou");
+    let back_pay = gansu
+        .steps
+        .iter()
+        .position(|step| step.command_id.ends_with("back-pay-2019-08"))
+        .unwrap();
+    let (_dir, ledger) = temp_ledger();
+    for step in &gansu.steps[..back_pay] {
+        execute(&ledger, step);
+    }
+    let before_position = ledger.log().head().position;
+    let before_books = ledger.projector().current().unwrap();
+    let august = date(2019, 8, 31);
+    let year_end = date(2020, 12, 31);
+    let then_august = report(&before_books, "gansu-lanzhou", august);
+    let then_year_end = report(&before_books, "gansu-lanzhou", year_end);
+    // The recorded times are microseconds; step past the last one before noting "then".
+    std::thread::sleep(Duration::from_millis(5));
+    let then = jiff::Timestamp::now();
+    std::thread::sleep(Duration::from_millis(5));
+    for step in &gansu.steps[back_pay..] {
+        execute(&ledger, step);
+    }
+
+    // As known now: 2019-08 carries the back-payment of ma (485.00) and zhang (388.00).
+    let now = ledger.projector().current().unwrap();
+    let now_august = report(&now, "gansu-lanzhou", august);
+    assert_eq!(now_august.lines.bmi_income, yuan("873.00")); // pooled 630.00 + maternity 63.00 + personal 180.00
+    assert_eq!(now_august.lines.bmi_income_maternity, yuan("63.00")); // 5000 × 0.7% + 4000 × 0.7% = 35.00 + 28.00
+    assert_eq!(now_august.lines.maternity_fund_income, yuan("0")); // the fund was closed: not to it
+    assert_eq!(balance(&now_august, "fund_bank"), yuan("873.00")); // paid at once
+    assert_eq!(balance(&now_august, "bmi_pooled_maternity"), yuan("63.00"));
+
+    // As known at the position before it: nothing for 2019-08.
+    let known_then = ledger.projector().as_known(before_position).unwrap();
+    assert_eq!(known_then.position(), before_position);
+    let known_then_august = report(&known_then, "gansu-lanzhou", august);
+    assert_eq!(known_then_august.lines.bmi_income, yuan("0"));
+    assert_eq!(balance(&known_then_august, "fund_bank"), yuan("0"));
+    // ... and exactly what the books said at that position, before anything else came.
+    assert_eq!(known_then_august, then_august);
+    assert_eq!(
+        report(&known_then, "gansu-lanzhou", year_end),
+        then_year_end
+    );
+
+    // As known at the time before it: the same position, the same books.
+    let position_then = ledger.log().position_at(then).unwrap();
+    assert_eq!(position_then, before_position);
+    assert_eq!(
+        *ledger.projector().as_known(position_then).unwrap(),
+        *known_then
+    );
+
+    // Later business dates differ by the back-payment's cash and nothing else at the bank:
+    // the steps after it (a delivery claim, an allowance) do not move the bank account.
+    let now_year_end = report(&now, "gansu-lanzhou", year_end);
+    assert_eq!(
+        balance(&now_year_end, "fund_bank")
+            .checked_sub(balance(&then_year_end, "fund_bank"))
+            .unwrap(),
+        yuan("873.00")
+    );
+}
+
+/// Folds the log from position 1 into fresh books and checks every sampled books against
+/// the fold at its position.
+fn check_samples_against_a_full_fold(
+    ledger: &fundledger::projections::Ledger,
+    samples: &BTreeMap<u64, Vec<Arc<Books>>>,
+) -> usize {
+    let mut reference = Books::default();
+    let mut checked = 0;
+    let head = ledger.log().head().position;
+    for envelope in ledger.log().read_range(1, head) {
+        let envelope = envelope.unwrap();
+        let event = stored::from_envelope(&envelope).unwrap();
+        reference.apply(envelope.position, &event).unwrap();
+        if let Some(found) = samples.get(&envelope.position) {
+            for books in found {
+                assert_eq!(
+                    **books, reference,
+                    "books seen at position {} are the complete fold up to it",
+                    envelope.position
+                );
+                checked += 1;
+            }
+        }
+    }
+    checked
+}
+
+/// A rebuild while other threads query and a writer appends: every books a query sees is
+/// the complete fold of the log up to its position (never a generation part-way through
+/// its replay), balanced in every region, and positions never go backwards; the new
+/// generation answers once the rebuild is done.
+#[test]
+fn rebuild_during_concurrent_queries_never_shows_a_half_built_generation() {
+    let (_dir, ledger) = temp_ledger();
+    for scenario in fundledger::domain::scenarios::canonical() {
+        run(&ledger, &scenario);
+    }
+    register_bulk_employer(&ledger, "bulk-a");
+    for batch in 0..24 {
+        migrate_bulk(&ledger, "bulk-a", batch, 1_000);
+    }
+    let ledger = Arc::new(ledger);
+    let start = ledger.projector().current().unwrap();
+    let generation = ledger.projector().generation();
+    let stop = Arc::new(AtomicBool::new(false));
+
+    let queries: Vec<_> = (0..2)
+        .map(|_| {
+            let ledger = Arc::clone(&ledger);
+            let stop = Arc::clone(&stop);
+            std::thread::spawn(move || {
+                let mut seen: Vec<Arc<Books>> = Vec::new();
+                let mut during = 0;
+                while !stop.load(Ordering::Acquire) {
+                    let rebuilding = || {
+                        ledger
+                            .projector()
+                            .rebuild_progress()
+                            .is_some_and(|progress| !progress.done)
+                    };
+                    let started = rebuilding();
+                    let books = ledger.projector().current().unwrap();
+                    if started && rebuilding() {
+                        during += 1;
+                    }
+                    if let Some(last) = seen.last() {
+                        assert!(books.position() >= last.position(), "never backwards");
+                        if Arc::ptr_eq(last, &books) {
+                            continue;
+                        }
+                    }
+                    for region in books.regions() {
+                        assert!(books.region(region).unwrap().net().is_zero());
+                    }
+                    seen.push(books);
+                }
+                (seen, during)
+            })
+        })
+        .collect();
+    let writer = {
+        let ledger = Arc::clone(&ledger);
+        let stop = Arc::clone(&stop);
+        std::thread::spawn(move || {
+            register_bulk_employer(&ledger, "bulk-b");
+            let mut batch = 0;
+            while !stop.load(Ordering::Acquire) && batch < 200 {
+                migrate_bulk(&ledger, "bulk-b", batch, 50);
+                batch += 1;
+            }
+        })
+    };
+
+    let mut progress: Vec<RebuildProgress> = Vec::new();
+    let done = ledger
+        .projector()
+        .rebuild(&mut |status| progress.push(status))
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    stop.store(true, Ordering::Release);
+    writer.join().unwrap();
+    let mut samples: BTreeMap<u64, Vec<Arc<Books>>> = BTreeMap::new();
+    let mut during = 0;
+    for query in queries {
+        let (seen, seen_during) = query.join().unwrap();
+        during += seen_during;
+        for books in seen {
+            samples.entry(books.position()).or_default().push(books);
+        }
+    }
+    assert!(during > 0, "queries were answered while the rebuild ran");
+    assert!(done.done);
+    assert_eq!(done.generation, generation + 1);
+    assert_eq!(ledger.projector().generation(), generation + 1);
+    assert!(progress.last().is_some_and(|last| last.done));
+    assert!(
+        samples.keys().all(|position| *position >= start.position()),
+        "no query saw books short of where the old generation stood"
+    );
+    let last = ledger.projector().current().unwrap();
+    assert_eq!(last.position(), ledger.log().head().position);
+    samples.entry(last.position()).or_default().push(last);
+    let checked = check_samples_against_a_full_fold(&ledger, &samples);
+    assert_eq!(checked, samples.values().map(Vec::len).sum::<usize>());
+    assert!(
+        checked > 1,
+        "the queries saw the books move during the rebuild"
+    );
+}
+
+/// Appends, through the raw log, a copy of the event at `position` whose last posting
+/// amount is changed from `from` to `to` (same length): an unbalanced posting set.
+fn append_tampered(
+    ledger: &fundledger::projections::Ledger,
+    position: u64,
+    from: &str,
+    to: &str,
+) -> u64 {
+    let envelope = ledger.log().get(position).unwrap().unwrap();
+    let event = stored::from_envelope(&envelope).unwrap();
+    let mut payload = codec::encode_payload(&StoredEvent::V1(event)).unwrap();
+    let at = payload
+        .windows(from.len())
+        .rposition(|window| window == from.as_bytes())
+        .unwrap();
+    payload[at..at + to.len()].copy_from_slice(to.as_bytes());
+    let appended = ledger
+        .log()
+        .append_blocking(AppendRequest {
+            command_id: "tampered".to_owned(),
+            request_digest: digest(&payload),
+            actor: "test".to_owned(),
+            expectations: Vec::new(),
+            events: vec![NewEvent {
+                stream_id: envelope.stream_id.clone(),
+                event_type: envelope.event_type.clone(),
+                schema_version: envelope.schema_version,
+                business_date: envelope.business_date,
+                payload,
+            }],
+        })
+        .unwrap();
+    appended.positions().start
+}
+
+/// A posting set whose debits and credits differ (the credit of a 1470.00 collection
+/// changed to 1470.01 in the stored bytes) stops catch-up, rebuild and open, each naming
+/// its position; the books already published stay as they were.
+#[test]
+fn a_corrupted_posting_set_is_reported_with_its_position() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = open_ledger(dir.path());
+    run(&ledger, &scenario("chongqing"));
+    let head = ledger.log().head().position;
+    let collection = (1..=head)
+        .find(|position| {
+            let envelope = ledger.log().get(*position).unwrap().unwrap();
+            matches!(
+                stored::from_envelope(&envelope).unwrap(),
+                Event::ContributionCollected(ref collected) if collected.amount == yuan("1470.00")
+            )
+        })
+        .unwrap();
+    let before = ledger.projector().current().unwrap();
+    let tampered = append_tampered(&ledger, collection, "1470.00", "1470.01");
+    assert_eq!(tampered, head + 1);
+
+    let names_it = |error: &ProjectionError| {
+        assert!(
+            matches!(error, ProjectionError::Decode(decode) if decode.position == tampered),
+            "{error}"
+        );
+        let message = error.to_string();
+        assert!(
+            message.contains(&format!("position {tampered}")),
+            "{message}"
+        );
+        assert!(message.contains("1470.01"), "{message}");
+    };
+    names_it(&ledger.projector().current().unwrap_err());
+    let generation = ledger.projector().generation();
+    names_it(&ledger.projector().rebuild(&mut |_| {}).unwrap_err());
+    assert_eq!(
+        ledger.projector().generation(),
+        generation,
+        "old generation stays"
+    );
+    assert_eq!(ledger.projector().current_position(), before.position());
+
+    let log = Arc::clone(ledger.log());
+    drop(ledger);
+    let reopened = Projector::open(log, &dir.path().join("books"));
+    names_it(&reopened.unwrap_err());
+}
+
+/// After a restart the books resume from the last checkpoint: exactly the events after it
+/// are replayed, not the log from position 1, and the books are the same as before.
+#[test]
+fn a_restart_resumes_from_the_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = open_ledger(dir.path());
+    register_bulk_employer(&ledger, "bulk-a");
+    let mut batch = 0;
+    while ledger.log().head().position <= CHECKPOINT_EVENTS + 500 {
+        migrate_bulk(&ledger, "bulk-a", batch, 1_000);
+        batch += 1;
+    }
+    let books = ledger.projector().current().unwrap();
+    let head = ledger.log().head().position;
+    assert_eq!(books.position(), head);
+    drop(books);
+    drop(ledger);
+
+    let reopened = open_ledger(dir.path());
+    // The last checkpoint is at the largest multiple of CHECKPOINT_EVENTS at or below the
+    // head (16384 here); only the positions after it are folded again.
+    let checkpoint = head / CHECKPOINT_EVENTS * CHECKPOINT_EVENTS;
+    assert_eq!(checkpoint, CHECKPOINT_EVENTS);
+    assert_eq!(reopened.projector().replayed_on_open(), head - checkpoint);
+    assert!(reopened.projector().replayed_on_open() < head);
+    let again = reopened.projector().current().unwrap();
+    assert_eq!(again.position(), head);
+    // The same figures as a fold from position 1.
+    let mut full = Books::default();
+    for envelope in reopened.log().read_range(1, head) {
+        let envelope = envelope.unwrap();
+        full.apply(
+            envelope.position,
+            &stored::from_envelope(&envelope).unwrap(),
+        )
+        .unwrap();
+    }
+    assert_eq!(*again, full);
+}

@@ -45,7 +45,7 @@ pub const SHUTDOWN_GRACE_SECONDS: u64 = 10;
 /// How the server authenticates callers, protects the wire and shuts down.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
-    /// The accepted tokens. `None`: local trust, every caller is an operator, and only a
+    /// The accepted tokens. `None`: local trust, every caller holds every right, and only a
     /// loopback address is served.
     pub access: Option<AccessConfig>,
     /// TLS for the listener. `None`: plaintext.
@@ -139,8 +139,8 @@ fn read_pem(path: &Path) -> Result<Vec<u8>, ServeError> {
 pub enum ServeError {
     /// Local trust was asked for on an address other hosts can reach.
     #[error(
-        "refusing to serve {address} without an access config: local trust makes every \
-         caller an operator, so it is only for loopback addresses (pass --access-config, \
+        "refusing to serve {address} without an access config: local trust gives every \
+         caller every right, so it is only for loopback addresses (pass --access-config, \
          or listen on 127.0.0.1)"
     )]
     LocalTrustNotLoopback {
@@ -201,7 +201,7 @@ fn check_exposure(address: SocketAddr, config: &ServerConfig) -> Result<(), Serv
     match &config.access {
         None => tracing::warn!(
             %address,
-            "LOCAL TRUST: no access config, so EVERY caller is an OPERATOR without a token. \
+            "LOCAL TRUST: no access config, so EVERY caller holds EVERY RIGHT without a token. \
              Only for development on this machine; pass --access-config for anything else."
         ),
         Some(access) if access.is_empty() => tracing::warn!(

@@ -35,8 +35,7 @@ fn access_config() -> AccessConfig {
 async fn start_with_tokens() -> TestServer {
     TestServer::start_with(ServerConfig {
         access: Some(access_config()),
-        tls: None,
-        ledger: None,
+        ..ServerConfig::default()
     })
     .await
 }
@@ -166,8 +165,7 @@ async fn local_trust_refused_off_loopback() {
         listener,
         ServerConfig {
             access: Some(access_config()),
-            tls: None,
-            ledger: None,
+            ..ServerConfig::default()
         },
         std::future::ready(()),
     )
@@ -220,7 +218,7 @@ async fn tls_serves_clients_that_trust_the_ca() {
     let server = TestServer::start_with(ServerConfig {
         access: Some(access_config()),
         tls: Some(tls_config(false)),
-        ledger: None,
+        ..ServerConfig::default()
     })
     .await;
     let mut client = tls_client(&server, false).await.unwrap();
@@ -237,7 +235,7 @@ async fn mutual_tls_requires_a_client_certificate() {
     let server = TestServer::start_with(ServerConfig {
         access: Some(access_config()),
         tls: Some(tls_config(true)),
-        ledger: None,
+        ..ServerConfig::default()
     })
     .await;
     let mut client = tls_client(&server, true).await.unwrap();

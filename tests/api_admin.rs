@@ -143,7 +143,10 @@ async fn stats_reports_head_size_and_subscriptions() {
     append(&server, "a", 2).await;
     let mut events = server.events(None).await;
     let mut stream = events
-        .subscribe(SubscribeRequest { from_position: 1 })
+        .subscribe(SubscribeRequest {
+            from_position: 1,
+            ..Default::default()
+        })
         .await
         .unwrap()
         .into_inner();
@@ -264,4 +267,35 @@ async fn reflection_lists_services_v1_and_v1alpha() {
             "v1alpha lists {name}: {names:?}"
         );
     }
+}
+
+/// Shutdown turns health NOT_SERVING, and a stream that never ends on its own (a health
+/// `Watch`) does not hold `serve_with_shutdown` past the shutdown grace.
+#[tokio::test]
+async fn shutdown_closes_streams_that_never_end() {
+    use tonic_health::pb::health_check_response::ServingStatus;
+    use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
+    let mut server = TestServer::start_with(fundledger::api::ServerConfig {
+        shutdown_grace: std::time::Duration::from_millis(300),
+        ..Default::default()
+    })
+    .await;
+    let mut health = HealthClient::new(server.channel().await);
+    let mut watch = health
+        .watch(HealthCheckRequest {
+            service: String::new(),
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let first = watch.message().await.unwrap().unwrap();
+    assert_eq!(first.status(), ServingStatus::Serving);
+    // Without the grace, `stop` would wait for the watch forever (and fail after PATIENCE).
+    server.stop().await.unwrap();
+    let next = tokio::time::timeout(PATIENCE, watch.message())
+        .await
+        .expect("the NOT_SERVING update arrives in time")
+        .unwrap()
+        .expect("an update before the end");
+    assert_eq!(next.status(), ServingStatus::NotServing);
 }

@@ -222,7 +222,10 @@ async fn subscribe_catches_up_then_goes_live_then_resumes() {
     .await;
     let mut client = server.events(None).await;
     let mut stream = client
-        .subscribe(SubscribeRequest { from_position: 1 })
+        .subscribe(SubscribeRequest {
+            from_position: 1,
+            ..Default::default()
+        })
         .await
         .unwrap()
         .into_inner();
@@ -267,6 +270,7 @@ async fn subscribe_catches_up_then_goes_live_then_resumes() {
     let mut stream = client
         .subscribe(SubscribeRequest {
             from_position: last + 1,
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -284,6 +288,78 @@ async fn subscribe_catches_up_then_goes_live_then_resumes() {
     assert_quiet(&mut stream).await;
 }
 
+/// A filtered subscription sends only the matching events, catch-up and live, and resumes
+/// from the last received position + 1 without gaps or duplicates among them.
+#[tokio::test]
+async fn subscribe_filters_by_stream_and_type() {
+    let server = TestServer::start().await;
+    let events = vec![
+        typed("person/a", "Enrolled", "1"),
+        typed("person/b", "Enrolled", "2"),
+        typed("person/a", "BaseDeclared", "3"),
+    ];
+    append_each(&server, "old", events).await;
+    let mut client = server.events(None).await;
+    let mut by_type = client
+        .subscribe(SubscribeRequest {
+            event_type: Some("Enrolled".to_owned()),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let mut by_stream = client
+        .subscribe(SubscribeRequest {
+            stream_id: Some("person/a".to_owned()),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(next(&mut by_type).await.position, 1);
+    assert_eq!(next(&mut by_type).await.position, 2);
+    assert_eq!(next(&mut by_stream).await.position, 1);
+    assert_eq!(next(&mut by_stream).await.position, 3);
+    let live = vec![
+        typed("person/b", "BaseDeclared", "4"),
+        typed("person/a", "Enrolled", "5"),
+    ];
+    append_each(&server, "live", live).await;
+    assert_eq!(
+        next(&mut by_type).await.position,
+        5,
+        "skips 4, another type"
+    );
+    assert_eq!(
+        next(&mut by_stream).await.position,
+        5,
+        "skips 4, another stream"
+    );
+    assert_quiet(&mut by_type).await;
+    assert_quiet(&mut by_stream).await;
+    drop(by_type);
+    append_each(&server, "gap", vec![typed("person/c", "Enrolled", "6")]).await;
+    let mut resumed = client
+        .subscribe(SubscribeRequest {
+            from_position: 6,
+            event_type: Some("Enrolled".to_owned()),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(next(&mut resumed).await.position, 6);
+    assert_quiet(&mut resumed).await;
+    let status = client
+        .subscribe(SubscribeRequest {
+            stream_id: Some(String::new()),
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), Code::InvalidArgument);
+}
+
 /// A subscription that has to catch up on more than one read batch still arrives whole and
 /// in order.
 #[tokio::test]
@@ -294,7 +370,10 @@ async fn subscribe_catches_up_across_batches() {
     server.log.append(command("bulk", events)).await.unwrap();
     let mut client = server.events(None).await;
     let mut stream = client
-        .subscribe(SubscribeRequest { from_position: 0 })
+        .subscribe(SubscribeRequest {
+            from_position: 0,
+            ..Default::default()
+        })
         .await
         .unwrap()
         .into_inner();
@@ -311,7 +390,10 @@ async fn subscribe_ends_cleanly_on_shutdown() {
     append_each(&server, "one", vec![event("s", "1")]).await;
     let mut client = server.events(None).await;
     let mut stream = client
-        .subscribe(SubscribeRequest { from_position: 1 })
+        .subscribe(SubscribeRequest {
+            from_position: 1,
+            ..Default::default()
+        })
         .await
         .unwrap()
         .into_inner();
@@ -337,14 +419,20 @@ async fn subscriptions_are_bounded() {
     for index in 0..fundledger::api::SUBSCRIPTIONS_MAX {
         let client = &mut clients[index % 4];
         let stream = client
-            .subscribe(SubscribeRequest { from_position: 1 })
+            .subscribe(SubscribeRequest {
+                from_position: 1,
+                ..Default::default()
+            })
             .await
             .unwrap()
             .into_inner();
         open.push(stream);
     }
     let refused = clients[0]
-        .subscribe(SubscribeRequest { from_position: 1 })
+        .subscribe(SubscribeRequest {
+            from_position: 1,
+            ..Default::default()
+        })
         .await
         .unwrap_err();
     assert_eq!(refused.code(), Code::ResourceExhausted);
@@ -353,7 +441,10 @@ async fn subscriptions_are_bounded() {
     let deadline = tokio::time::Instant::now() + PATIENCE;
     loop {
         match clients[0]
-            .subscribe(SubscribeRequest { from_position: 1 })
+            .subscribe(SubscribeRequest {
+                from_position: 1,
+                ..Default::default()
+            })
             .await
         {
             Ok(_) => break,

@@ -418,7 +418,7 @@ fn check_entry(entry: TokenEntry) -> Result<(String, Caller), AccessConfigError>
 /// How the server decides who is calling.
 #[derive(Debug, Clone)]
 pub enum AccessMode {
-    /// Every caller is an operator; only for a loopback address.
+    /// Every caller holds every right ([`Caller::local`]); only for a loopback address.
     LocalTrust,
     /// Every call needs a bearer token from this config.
     Tokens(Arc<AccessConfig>),

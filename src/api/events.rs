@@ -103,13 +103,47 @@ pub fn to_proto(envelope: Envelope) -> proto::Event {
     }
 }
 
+/// Which events a read or a subscription keeps.
+#[derive(Debug, Clone, Default)]
+struct EventFilter {
+    stream_id: Option<String>,
+    event_type: Option<String>,
+}
+
+impl EventFilter {
+    /// Checks the optional filter fields of a request.
+    fn new(stream_id: Option<String>, event_type: Option<String>) -> Result<Self, Status> {
+        let check = |field: &str, value: &Option<String>, max: usize| match value {
+            Some(text) if text.is_empty() || text.len() > max => Err(Status::invalid_argument(
+                format!("{field}: must be 1 to {max} bytes when set"),
+            )),
+            _ => Ok(()),
+        };
+        check("stream_id", &stream_id, STREAM_ID_BYTES_MAX)?;
+        check("event_type", &event_type, EVENT_TYPE_BYTES_MAX)?;
+        Ok(EventFilter {
+            stream_id,
+            event_type,
+        })
+    }
+
+    fn admits(&self, envelope: &Envelope) -> bool {
+        self.stream_id
+            .as_ref()
+            .is_none_or(|stream_id| *stream_id == envelope.stream_id)
+            && self
+                .event_type
+                .as_ref()
+                .is_none_or(|event_type| *event_type == envelope.event_type)
+    }
+}
+
 /// A checked `ReadEvents` request.
 #[derive(Debug)]
 struct ReadQuery {
     from_position: u64,
     limit: usize,
-    stream_id: Option<String>,
-    event_type: Option<String>,
+    filter: EventFilter,
     from_stream_version: u64,
 }
 
@@ -122,14 +156,6 @@ impl TryFrom<proto::ReadEventsRequest> for ReadQuery {
                 "limit: at most {READ_EVENTS_LIMIT_MAX} events per call"
             )));
         }
-        let check = |field: &str, value: &Option<String>, max: usize| match value {
-            Some(text) if text.is_empty() || text.len() > max => Err(Status::invalid_argument(
-                format!("{field}: must be 1 to {max} bytes when set"),
-            )),
-            _ => Ok(()),
-        };
-        check("stream_id", &request.stream_id, STREAM_ID_BYTES_MAX)?;
-        check("event_type", &request.event_type, EVENT_TYPE_BYTES_MAX)?;
         if request.stream_id.is_none() && request.from_stream_version != 0 {
             return Err(Status::invalid_argument(
                 "from_stream_version: only with stream_id",
@@ -142,8 +168,7 @@ impl TryFrom<proto::ReadEventsRequest> for ReadQuery {
         Ok(ReadQuery {
             from_position: request.from_position.max(1),
             limit: limit as usize,
-            stream_id: request.stream_id,
-            event_type: request.event_type,
+            filter: EventFilter::new(request.stream_id, request.event_type)?,
             from_stream_version: request.from_stream_version.max(1),
         })
     }
@@ -159,11 +184,7 @@ struct Page {
 
 impl ReadQuery {
     fn admits(&self, envelope: &Envelope) -> bool {
-        envelope.position >= self.from_position
-            && self
-                .event_type
-                .as_ref()
-                .is_none_or(|event_type| *event_type == envelope.event_type)
+        envelope.position >= self.from_position && self.filter.admits(envelope)
     }
 
     /// Reads one page; blocking.
@@ -172,22 +193,22 @@ impl ReadQuery {
             next_position: self.from_position,
             ..Page::default()
         };
-        let envelopes: Box<dyn Iterator<Item = log::Result<Envelope>> + '_> = match &self.stream_id
-        {
-            Some(stream_id) => {
-                page.next_stream_version = self.from_stream_version;
-                Box::new(log.read_stream(
-                    stream_id,
-                    self.from_stream_version,
-                    READ_EVENTS_SCAN_MAX,
-                )?)
-            }
-            None => Box::new(log.read_range(self.from_position, READ_EVENTS_SCAN_MAX)),
-        };
+        let envelopes: Box<dyn Iterator<Item = log::Result<Envelope>> + '_> =
+            match &self.filter.stream_id {
+                Some(stream_id) => {
+                    page.next_stream_version = self.from_stream_version;
+                    Box::new(log.read_stream(
+                        stream_id,
+                        self.from_stream_version,
+                        READ_EVENTS_SCAN_MAX,
+                    )?)
+                }
+                None => Box::new(log.read_range(self.from_position, READ_EVENTS_SCAN_MAX)),
+            };
         for envelope in envelopes {
             let envelope = envelope?;
             page.next_position = page.next_position.max(envelope.position + 1);
-            if self.stream_id.is_some() {
+            if self.filter.stream_id.is_some() {
                 page.next_stream_version = envelope.stream_version + 1;
             }
             if self.admits(&envelope) {
@@ -201,11 +222,28 @@ impl ReadQuery {
     }
 }
 
-/// Reads the next batch of a subscription; blocking.
-fn read_batch(log: &Log, from_position: u64) -> Result<Vec<proto::Event>, log::Error> {
-    log.read_range(from_position, SUBSCRIBE_READ_BATCH_EVENTS_MAX)
-        .map(|event| event.map(to_proto))
-        .collect()
+/// Reads the next batch of a subscription from `from_position`; blocking. Returns the
+/// events the filter keeps and the position after the last one read (`from_position`
+/// when nothing new is durable).
+fn read_batch(
+    log: &Log,
+    from_position: u64,
+    filter: &EventFilter,
+) -> Result<(Vec<proto::Event>, u64), log::Error> {
+    let mut next = from_position;
+    let mut kept = Vec::new();
+    for envelope in log.read_range(from_position, SUBSCRIBE_READ_BATCH_EVENTS_MAX) {
+        let envelope = envelope?;
+        assert_eq!(
+            envelope.position, next,
+            "a subscription reads dense positions"
+        );
+        next += 1;
+        if filter.admits(&envelope) {
+            kept.push(to_proto(envelope));
+        }
+    }
+    Ok((kept, next))
 }
 
 /// Feeds one subscription: catch-up in batches, then each new durable head. Ends when the
@@ -213,19 +251,22 @@ fn read_batch(log: &Log, from_position: u64) -> Result<Vec<proto::Event>, log::E
 async fn run_subscription(
     log: Arc<Log>,
     from_position: u64,
+    filter: EventFilter,
     sender: mpsc::Sender<Result<proto::Event, Status>>,
     mut stop: watch::Receiver<bool>,
     _permit: OwnedSemaphorePermit,
 ) {
+    let filter = Arc::new(filter);
     let mut heads = log.watch_head();
     let mut next = from_position.max(1);
     loop {
         // Mark the current head as seen before reading: an append made durable after this
         // line wakes `changed()` below, so none is missed between the read and the wait.
         heads.borrow_and_update();
-        let reader = Arc::clone(&log);
-        let batch = match tokio::task::spawn_blocking(move || read_batch(&reader, next)).await {
-            Ok(Ok(batch)) => batch,
+        let (reader, kept) = (Arc::clone(&log), Arc::clone(&filter));
+        let read = tokio::task::spawn_blocking(move || read_batch(&reader, next, &kept)).await;
+        let (batch, after) = match read {
+            Ok(Ok(read)) => read,
             Ok(Err(error)) => {
                 let _ = sender.send(Err(status::from_log(error))).await;
                 return;
@@ -237,7 +278,7 @@ async fn run_subscription(
                 return;
             }
         };
-        if batch.is_empty() {
+        if after == next {
             tokio::select! {
                 changed = heads.changed() => if changed.is_err() { return },
                 _ = stop.wait_for(|stopped| *stopped) => return,
@@ -246,13 +287,12 @@ async fn run_subscription(
             continue;
         }
         for event in batch {
-            assert_eq!(event.position, next, "a subscription sends dense positions");
             tokio::select! {
                 sent = sender.send(Ok(event)) => if sent.is_err() { return },
                 _ = stop.wait_for(|stopped| *stopped) => return,
             }
-            next += 1;
         }
+        next = after;
     }
 }
 
@@ -296,13 +336,15 @@ impl EventService for Events {
         request: Request<proto::SubscribeRequest>,
     ) -> Result<Response<Self::SubscribeStream>, Status> {
         access::authorize(&request, Right::Subscribe)?;
+        let request = request.into_inner();
+        let filter = EventFilter::new(request.stream_id, request.event_type)?;
         let permit = self.subscriptions.admit()?;
-        let from_position = request.into_inner().from_position;
         let (sender, receiver) = mpsc::channel(SUBSCRIBE_CHANNEL_EVENTS_MAX);
         tokio::spawn(
             run_subscription(
                 Arc::clone(&self.log),
-                from_position,
+                request.from_position,
+                filter,
                 sender,
                 self.stop.clone(),
                 permit,

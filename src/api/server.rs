@@ -9,8 +9,9 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 use tonic::service::interceptor::InterceptedService;
-use tonic::transport::server::TcpIncoming;
+use tonic::transport::server::{Router, TcpIncoming};
 use tonic::transport::{Certificate, Identity, ServerTlsConfig};
+use tonic_health::server::HealthReporter;
 
 use super::access::{AccessConfig, AccessMode, Authenticator};
 use super::admin::Admin;
@@ -38,10 +39,13 @@ pub const GRPC_KEEPALIVE_TIMEOUT_SECONDS: u64 = 20;
 /// The largest certificate or key file read, in bytes.
 pub const TLS_FILE_BYTES_MAX: u64 = 1024 * 1024;
 
-/// How the server authenticates callers and protects the wire.
-#[derive(Debug, Clone, Default)]
+/// How long a shutdown waits for in-flight calls and streams before it gives up on them.
+pub const SHUTDOWN_GRACE_SECONDS: u64 = 10;
+
+/// How the server authenticates callers, protects the wire and shuts down.
+#[derive(Debug, Clone)]
 pub struct ServerConfig {
-    /// The accepted tokens. `None`: local trust, every caller is an operator, and only a
+    /// The accepted tokens. `None`: local trust, every caller holds every right, and only a
     /// loopback address is served.
     pub access: Option<AccessConfig>,
     /// TLS for the listener. `None`: plaintext.
@@ -49,6 +53,20 @@ pub struct ServerConfig {
     /// The ledger behind `CommandService` and `QueryService`. `None`: only the log's
     /// services (events, admin) are served.
     pub ledger: Option<Arc<Ledger>>,
+    /// How long a shutdown waits for in-flight calls before it stops waiting for them (a
+    /// health `Watch` stream, for one, never ends on its own).
+    pub shutdown_grace: Duration,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            access: None,
+            tls: None,
+            ledger: None,
+            shutdown_grace: Duration::from_secs(SHUTDOWN_GRACE_SECONDS),
+        }
+    }
 }
 
 /// The server's certificate and key, and for mutual TLS the CA that signs client
@@ -121,8 +139,8 @@ fn read_pem(path: &Path) -> Result<Vec<u8>, ServeError> {
 pub enum ServeError {
     /// Local trust was asked for on an address other hosts can reach.
     #[error(
-        "refusing to serve {address} without an access config: local trust makes every \
-         caller an operator, so it is only for loopback addresses (pass --access-config, \
+        "refusing to serve {address} without an access config: local trust gives every \
+         caller every right, so it is only for loopback addresses (pass --access-config, \
          or listen on 127.0.0.1)"
     )]
     LocalTrustNotLoopback {
@@ -183,7 +201,7 @@ fn check_exposure(address: SocketAddr, config: &ServerConfig) -> Result<(), Serv
     match &config.access {
         None => tracing::warn!(
             %address,
-            "LOCAL TRUST: no access config, so EVERY caller is an OPERATOR without a token. \
+            "LOCAL TRUST: no access config, so EVERY caller holds EVERY RIGHT without a token. \
              Only for development on this machine; pass --access-config for anything else."
         ),
         Some(access) if access.is_empty() => tracing::warn!(
@@ -201,8 +219,11 @@ fn check_exposure(address: SocketAddr, config: &ServerConfig) -> Result<(), Serv
     Ok(())
 }
 
-/// Serves on an already bound listener until `shutdown` completes; then subscriptions end
-/// and in-flight calls finish. Refuses local trust on a non-loopback listener.
+/// Serves on an already bound listener until `shutdown` completes; then health turns
+/// NOT_SERVING, subscriptions end, and in-flight calls get `config.shutdown_grace` to
+/// finish. After the grace it returns without waiting for the calls left (tonic runs each
+/// connection in its own task: they end when the runtime shuts down, as when the
+/// `fundledger serve` process exits). Refuses local trust on a non-loopback listener.
 pub async fn serve_with_shutdown(
     log: Arc<Log>,
     listener: tokio::net::TcpListener,
@@ -217,8 +238,60 @@ pub async fn serve_with_shutdown(
         mutual_tls = config.tls.as_ref().is_some_and(|tls| tls.client_ca.is_some()),
         "fundledger serving gRPC"
     );
-    let authenticator = Authenticator::new(match config.access {
-        Some(access) => AccessMode::Tokens(Arc::new(access)),
+    let (stop, stopped) = watch::channel(false);
+    let has_ledger = config.ledger.is_some();
+    let (health, router) = router(log, &config, stopped.clone()).await?;
+    // Subscriptions never end on their own: tell them to, or the graceful shutdown would
+    // wait for them until the grace runs out.
+    let shutdown = async move {
+        shutdown.await;
+        tracing::info!("shutting down: health NOT_SERVING, ending subscriptions");
+        health.set_not_serving::<EventServiceServer<Events>>().await;
+        health.set_not_serving::<AdminServiceServer<Admin>>().await;
+        if has_ledger {
+            health
+                .set_not_serving::<CommandServiceServer<Commands>>()
+                .await;
+            health
+                .set_not_serving::<QueryServiceServer<Queries>>()
+                .await;
+        }
+        health
+            .set_service_status("", tonic_health::ServingStatus::NotServing)
+            .await;
+        stop.send_replace(true);
+    };
+    let serving = router.serve_with_incoming_shutdown(
+        // Nagle's algorithm with delayed ACKs would add ~40 ms to every small reply.
+        TcpIncoming::from(listener).with_nodelay(Some(true)),
+        shutdown,
+    );
+    tokio::select! {
+        served = serving => served?,
+        () = grace_expired(stopped, config.shutdown_grace) => tracing::warn!(
+            grace_seconds = config.shutdown_grace.as_secs_f64(),
+            "calls still open after the shutdown grace: no longer waiting for them"
+        ),
+    }
+    Ok(())
+}
+
+/// Completes `grace` after the stop signal; never if the server ends first.
+async fn grace_expired(mut stopped: watch::Receiver<bool>, grace: Duration) {
+    if stopped.wait_for(|stopped| *stopped).await.is_err() {
+        std::future::pending::<()>().await;
+    }
+    tokio::time::sleep(grace).await;
+}
+
+/// Our services behind the authenticator, health, reflection, limits and TLS.
+async fn router(
+    log: Arc<Log>,
+    config: &ServerConfig,
+    stopped: watch::Receiver<bool>,
+) -> Result<(HealthReporter, Router), ServeError> {
+    let authenticator = Authenticator::new(match &config.access {
+        Some(access) => AccessMode::Tokens(Arc::new(access.clone())),
         None => AccessMode::LocalTrust,
     });
     let (health, health_service) = tonic_health::server::health_reporter();
@@ -232,7 +305,6 @@ pub async fn serve_with_shutdown(
         .register_encoded_file_descriptor_set(proto::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1alpha()?;
-    let (stop, stopped) = watch::channel(false);
     let subscriptions = Subscriptions::default();
     let events = EventServiceServer::new(Events::new(
         Arc::clone(&log),
@@ -264,13 +336,7 @@ pub async fn serve_with_shutdown(
     if let Some(tls) = &config.tls {
         builder = builder.tls_config(tls.to_tonic())?;
     }
-    // Subscriptions never end on their own: tell them to, or the graceful shutdown would
-    // wait for them forever.
-    let shutdown = async move {
-        shutdown.await;
-        stop.send_replace(true);
-    };
-    builder
+    let router = builder
         .concurrency_limit_per_connection(GRPC_CONCURRENCY_PER_CONNECTION_MAX)
         .timeout(Duration::from_secs(GRPC_REQUEST_TIMEOUT_SECONDS))
         .http2_keepalive_interval(Some(Duration::from_secs(GRPC_KEEPALIVE_INTERVAL_SECONDS)))
@@ -285,14 +351,8 @@ pub async fn serve_with_shutdown(
                 .as_ref()
                 .map(|(commands, _)| commands.clone()),
         )
-        .add_optional_service(ledger_services.map(|(_, queries)| queries))
-        .serve_with_incoming_shutdown(
-            // Nagle's algorithm with delayed ACKs would add ~40 ms to every small reply.
-            TcpIncoming::from(listener).with_nodelay(Some(true)),
-            shutdown,
-        )
-        .await?;
-    Ok(())
+        .add_optional_service(ledger_services.map(|(_, queries)| queries));
+    Ok((health, router))
 }
 
 async fn shutdown_signal() {

@@ -20,7 +20,7 @@ pub struct ServeArgs {
     #[command(flatten)]
     data: super::DataDir,
     /// The address to listen on. Without --access-config only a loopback address is
-    /// accepted (local trust: every caller is an operator).
+    /// accepted (local trust: every caller holds every right).
     #[arg(long, env = "FUNDLEDGER_LISTEN", default_value = "127.0.0.1:50051")]
     listen: std::net::SocketAddr,
     /// The access config: a TOML file of `[[token]]` entries (name, role, sha256, and
@@ -70,6 +70,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
             access,
             tls,
             ledger: Some(Arc::new(ledger)),
+            ..ServerConfig::default()
         },
     ))?;
     Ok(())

@@ -77,7 +77,6 @@ async fn verify_log_from_trusted_head() {
 /// at 3 holds 1..=3 where position 3 was due" when the trusted position is not the first of
 /// its block (a command of several events, or a group commit of several commands).
 #[tokio::test]
-#[ignore = "log bug in src/log/verify.rs (not the API's to fix): trusted head inside a block"]
 async fn verify_log_from_trusted_head_inside_a_block() {
     let server = TestServer::start().await;
     append(&server, "a", 3).await;

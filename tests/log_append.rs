@@ -289,3 +289,35 @@ fn a_flipped_byte_is_found_and_named() {
         "{found:?}"
     );
 }
+
+/// Regression: verifying from a trusted head that lies inside a stored block (here event 2
+/// of a three-event command) recomputes only what follows it; a wrong trusted hash is
+/// refused, naming the trusted position.
+#[test]
+fn verify_from_a_trusted_head_inside_a_block() {
+    let (_dir, log) = temp_log();
+    log.append_blocking(command(
+        "c1",
+        vec![event("s/1", "a"), event("s/1", "b"), event("s/1", "c")],
+    ))
+    .unwrap();
+    log.append_blocking(command("c2", vec![event("s/1", "d")]))
+        .unwrap();
+    let second = log.get(2).unwrap().unwrap();
+    let trusted = fundledger::log::Head {
+        position: 2,
+        hash: second.hash,
+    };
+    let report = log.verify(Some(trusted), &mut |_| {}).unwrap();
+    assert_eq!((report.from_position, report.events_verified), (3, 2));
+    assert_eq!(report.head, log.head());
+    let forged = fundledger::log::Head {
+        position: 2,
+        hash: [7; 32],
+    };
+    let refused = log.verify(Some(forged), &mut |_| {});
+    assert!(
+        matches!(refused, Err(Error::Corrupt { position: 2, .. })),
+        "{refused:?}"
+    );
+}

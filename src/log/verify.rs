@@ -96,12 +96,17 @@ pub fn verify(
     let mut next = trusted.position.max(1);
     let mut verified = 0u64;
     let blocks = tree.range(&keys::block(next)[..]..=&keys::block(u64::MAX)[..]);
+    let mut first_block = true;
     'blocks: for entry in blocks {
         let (key, bytes) = entry?;
         let key_position = keys::block_position(&key).unwrap_or(0);
         let mut cursor =
             BlockCursor::open(&bytes).map_err(|error| corrupt(next, error.to_string()))?;
-        if cursor.first_position != next || cursor.last_position() != key_position {
+        // Only the first block may start before `next`: a trusted head can lie inside it.
+        let holds_next = cursor.first_position == next
+            || (first_block && cursor.first_position <= next && next <= key_position);
+        first_block = false;
+        if !holds_next || cursor.last_position() != key_position {
             return Err(corrupt(
                 next,
                 format!(

@@ -486,3 +486,58 @@ async fn as_of_and_as_known_queries_over_the_network() {
         ("2019-11-30", "gansu")
     );
 }
+
+/// An operator rebuilds the books over gRPC while they keep answering: the stream reports
+/// progress and ends with the new generation in place and the same figures; a checkpoint
+/// lands at the head.
+#[tokio::test]
+async fn rebuild_and_checkpoint_over_the_network() {
+    let server = TestServer::start_ledger(ServerConfig::default()).await;
+    let mut commands = server.commands(None).await;
+    let mut queries = server.queries(None).await;
+    before_clearance(&mut commands).await;
+    let report = || RegionReportRequest {
+        region: REGION.to_owned(),
+        when: Some(AsOf {
+            as_of_date: "2019-12-31".to_owned(),
+            ..Default::default()
+        }),
+    };
+    let before = queries
+        .get_region_report(report())
+        .await
+        .unwrap()
+        .into_inner();
+    let mut admin = AdminServiceClient::new(server.channel().await);
+    let mut progress = admin
+        .rebuild_projection(RebuildProjectionRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    let mut last = None;
+    while let Some(message) = progress.message().await.unwrap() {
+        last = Some(message);
+    }
+    let last = last.unwrap();
+    assert!(last.done, "the last message reports the swap");
+    assert_eq!(last.position, server.log.head().position);
+    assert_eq!(
+        last.generation, 2,
+        "generation 1 was the books built at open"
+    );
+    let after = queries
+        .get_region_report(report())
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(after, before, "a rebuild folds the same figures");
+    let checkpoint = admin
+        .checkpoint(CheckpointRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        (checkpoint.position, checkpoint.generation),
+        (server.log.head().position, 2)
+    );
+}

@@ -123,6 +123,8 @@ pub enum Right {
     ReadPerson,
     /// Read the rulebook in force.
     ReadRules,
+    /// Rebuild a projection or store a checkpoint.
+    Rebuild,
 }
 
 impl Right {
@@ -140,6 +142,7 @@ impl Right {
                 &[Operator]
             }
             Right::MedicalClaim => &[Hospital],
+            Right::Rebuild => &[Operator],
             Right::ReadBooks => &[Operator, Auditor, TaxBureau, BenefitsDesk],
             Right::ReadEmployer => &[Operator, Auditor, TaxBureau, Employer],
             Right::ReadPerson => &[Operator, Auditor, BenefitsDesk, Hospital],

@@ -11,6 +11,7 @@ use super::events::{SUBSCRIPTIONS_MAX, Subscriptions};
 use super::proto::{self, admin_service_server::AdminService};
 use super::status;
 use crate::log::{Head, Log};
+use crate::projections::{Ledger, RebuildProgress};
 
 /// The most chain verifications run at once: each reads the whole log.
 pub const VERIFY_CONCURRENT_MAX: usize = 1;
@@ -22,7 +23,11 @@ pub struct Admin {
     subscriptions: Subscriptions,
     verifications: Arc<Semaphore>,
     started: Instant,
+    ledger: Option<Arc<Ledger>>,
 }
+
+/// The most progress messages a rebuild stream buffers for a slow reader.
+pub const REBUILD_PROGRESS_CHANNEL_MAX: usize = 64;
 
 impl Admin {
     /// A service over `log`, reporting on `subscriptions`.
@@ -32,7 +37,30 @@ impl Admin {
             subscriptions,
             verifications: Arc::new(Semaphore::new(VERIFY_CONCURRENT_MAX)),
             started: Instant::now(),
+            ledger: None,
         }
+    }
+
+    /// The same service, with the ledger whose books it rebuilds and checkpoints.
+    pub fn with_ledger(self, ledger: Option<Arc<Ledger>>) -> Self {
+        Admin { ledger, ..self }
+    }
+
+    fn ledger(&self) -> Result<Arc<Ledger>, Status> {
+        self.ledger
+            .clone()
+            .ok_or_else(|| Status::unimplemented("this server serves the log only, no books"))
+    }
+}
+
+fn progress_message(progress: RebuildProgress) -> proto::RebuildProgress {
+    proto::RebuildProgress {
+        generation: progress.generation,
+        position: progress.position,
+        head: progress.head,
+        events_per_second: progress.events_per_second,
+        eta_seconds: progress.eta_seconds,
+        done: progress.done,
     }
 }
 
@@ -112,6 +140,62 @@ impl AdminService for Admin {
             subscriptions_active: u32::try_from(self.subscriptions.active()).unwrap_or(u32::MAX),
             subscriptions_max: u32::try_from(SUBSCRIPTIONS_MAX).unwrap_or(u32::MAX),
             uptime_seconds: self.started.elapsed().as_secs(),
+        }))
+    }
+
+    type RebuildProjectionStream =
+        tokio_stream::wrappers::ReceiverStream<Result<proto::RebuildProgress, Status>>;
+
+    #[tracing::instrument(skip_all, fields(caller))]
+    async fn rebuild_projection(
+        &self,
+        request: Request<proto::RebuildProjectionRequest>,
+    ) -> Result<Response<Self::RebuildProjectionStream>, Status> {
+        access::authorize(&request, Right::Rebuild)?;
+        let ledger = self.ledger()?;
+        let (sender, receiver) = tokio::sync::mpsc::channel(REBUILD_PROGRESS_CHANNEL_MAX);
+        tokio::task::spawn_blocking(move || {
+            let outcome = ledger.projector().rebuild(&mut |progress| {
+                // A reader that went away does not stop the rebuild.
+                let _ = sender.try_send(Ok(progress_message(progress)));
+            });
+            match outcome {
+                Ok(done) => {
+                    tracing::info!(
+                        generation = done.generation,
+                        events = done.position,
+                        "books rebuilt"
+                    );
+                    let _ = sender.blocking_send(Ok(progress_message(done)));
+                }
+                Err(error) => {
+                    tracing::error!(%error, "rebuild failed; the current generation stays");
+                    let _ = sender.blocking_send(Err(status::from_projection(error)));
+                }
+            }
+        });
+        Ok(Response::new(tokio_stream::wrappers::ReceiverStream::new(
+            receiver,
+        )))
+    }
+
+    #[tracing::instrument(skip_all, fields(caller))]
+    async fn checkpoint(
+        &self,
+        request: Request<proto::CheckpointRequest>,
+    ) -> Result<Response<proto::CheckpointResponse>, Status> {
+        access::authorize(&request, Right::Rebuild)?;
+        let ledger = self.ledger()?;
+        let (position, generation) = tokio::task::spawn_blocking(move || {
+            let position = ledger.projector().checkpoint_now()?;
+            Ok((position, ledger.projector().generation()))
+        })
+        .await
+        .map_err(|error| Status::internal(format!("checkpoint task failed: {error}")))?
+        .map_err(status::from_projection)?;
+        Ok(Response::new(proto::CheckpointResponse {
+            position,
+            generation,
         }))
     }
 }

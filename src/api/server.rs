@@ -313,9 +313,10 @@ async fn router(
     ))
     .max_decoding_message_size(GRPC_MESSAGE_BYTES_MAX)
     .max_encoding_message_size(GRPC_MESSAGE_BYTES_MAX);
-    let admin = AdminServiceServer::new(Admin::new(log, subscriptions))
-        .max_decoding_message_size(GRPC_MESSAGE_BYTES_MAX)
-        .max_encoding_message_size(GRPC_MESSAGE_BYTES_MAX);
+    let admin =
+        AdminServiceServer::new(Admin::new(log, subscriptions).with_ledger(config.ledger.clone()))
+            .max_decoding_message_size(GRPC_MESSAGE_BYTES_MAX)
+            .max_encoding_message_size(GRPC_MESSAGE_BYTES_MAX);
     let ledger_services = config.ledger.as_ref().map(|ledger| {
         let commands = CommandServiceServer::new(Commands::new(Arc::clone(ledger)))
             .max_decoding_message_size(GRPC_MESSAGE_BYTES_MAX)

@@ -20,6 +20,8 @@ pub const CHECKPOINT_CHUNK_BYTES_MAX: usize = 60 * 1024;
 pub const REBUILD_PROGRESS_INTERVAL: Duration = Duration::from_millis(250);
 
 const GENERATION_KEY: &[u8] = b"generation";
+/// sled's page cache for the checkpoint store, in bytes (its default is 1 GiB).
+const CHECKPOINT_CACHE_BYTES: u64 = 64 * 1024 * 1024;
 
 /// Why a projection could not be built or read.
 #[derive(Debug, thiserror::Error)]
@@ -115,6 +117,7 @@ impl Projector {
     pub fn open(log: Arc<Log>, path: &Path) -> Result<Projector, ProjectionError> {
         let db = sled::Config::new()
             .path(path)
+            .cache_capacity(CHECKPOINT_CACHE_BYTES)
             .flush_every_ms(Some(1000))
             .open()?;
         let checkpoints = db.open_tree("checkpoints")?;
@@ -194,6 +197,15 @@ impl Projector {
             *rules = (working.rule_event_count(), Arc::new(working.rulebook()));
         }
         Ok(folded)
+    }
+
+    /// Folds the books up to the head and stores a checkpoint at that position, whatever
+    /// it is. Returns the position.
+    pub fn checkpoint_now(&self) -> Result<u64, ProjectionError> {
+        let mut working = lock(&self.working);
+        self.fold_working(&mut working)?;
+        self.store_checkpoint(self.generation(), &working)?;
+        Ok(working.position())
     }
 
     /// The rulebook as known at the log's head. Rebuilt only when a rule event arrives, so
@@ -349,6 +361,11 @@ impl Projector {
         if position == 0 || !position.is_multiple_of(CHECKPOINT_EVENTS) {
             return Ok(());
         }
+        self.store_checkpoint(generation, books)
+    }
+
+    fn store_checkpoint(&self, generation: u64, books: &Books) -> Result<(), ProjectionError> {
+        let position = books.position();
         let bytes =
             codec::encode_checkpoint(books).map_err(|error| ProjectionError::Checkpoint {
                 position,

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, oneshot};
 
-use super::codec::{self, BlockWriter, EventBodyV1, IdempotencyRecord};
+use super::codec::{self, BlockWriter, EventBodyRefV1, IdempotencyRecord};
 use super::envelope::{AppendRequest, Appended, Hash, Head};
 use super::error::{Error, Result};
 use super::keys;
@@ -338,17 +338,17 @@ impl Staging {
             };
             let version = current + 1;
             versions.insert(&event.stream_id, version);
-            let body = codec::encode_body(&EventBodyV1 {
+            let body = codec::encode_body(&EventBodyRefV1 {
                 position: first_position + offset as u64,
-                stream_id: event.stream_id.clone(),
+                stream_id: &event.stream_id,
                 stream_version: version,
-                event_type: event.event_type.clone(),
+                event_type: &event.event_type,
                 schema_version: event.schema_version,
                 business_date: codec::date_to_number(event.business_date),
                 recorded_at_micros: self.recorded_micros,
-                command_id: request.command_id.clone(),
-                actor: request.actor.clone(),
-                payload: event.payload.clone(),
+                command_id: &request.command_id,
+                actor: &request.actor,
+                payload: &event.payload,
             })
             .map_err(|error| Error::InvalidAppend {
                 field: "events",
@@ -360,8 +360,14 @@ impl Staging {
             let position = self.next_position;
             let hash = codec::chain_hash(&self.previous_hash, &body);
             self.push_block_item(position, &body, &hash);
-            self.tips
-                .insert(event.stream_id.clone(), StreamTip { version, position });
+            let tip = StreamTip { version, position };
+            // The lookup above left a tip for every stream: update it without a new key.
+            match self.tips.get_mut(event.stream_id.as_str()) {
+                Some(existing) => *existing = tip,
+                None => {
+                    self.tips.insert(event.stream_id.clone(), tip);
+                }
+            }
             self.previous_hash = hash;
             self.next_position += 1;
         }

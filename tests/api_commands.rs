@@ -247,6 +247,13 @@ async fn every_command_rpc_over_the_network() {
         retry.events.iter().map(|e| e.position).collect::<Vec<_>>(),
         reply.events.iter().map(|e| e.position).collect::<Vec<_>>()
     );
+    // Regression: the same id and the same message sent to another RPC of the same request
+    // type is another command, refused, not a replay of the assessment.
+    let reused = commands
+        .back_pay_contributions(assess_request("assess-2019-10", "2019-10", "2019-10-10"))
+        .await
+        .unwrap_err();
+    assert_eq!(reused.code(), Code::AlreadyExists, "{reused:?}");
     let mut other = back_pay.clone();
     other.month = "2019-07".to_owned();
     let refused = commands.back_pay_contributions(other).await.unwrap_err();

@@ -321,3 +321,23 @@ fn verify_from_a_trusted_head_inside_a_block() {
         "{refused:?}"
     );
 }
+
+/// A command that read state no stream version covers (a region's books) states the head
+/// it read; if anything was appended since, it conflicts and writes nothing.
+#[test]
+fn an_expected_head_that_moved_conflicts() {
+    let (_dir, log) = temp_log();
+    log.append_blocking(command("c1", vec![event("s/1", "a")]))
+        .unwrap();
+    let mut stale = command("c2", vec![event("fund/x", "close")]);
+    stale.expected_head = Some(0);
+    let refused = log.append_blocking(stale);
+    assert!(
+        matches!(refused, Err(Error::VersionConflict { actual: 1, .. })),
+        "{refused:?}"
+    );
+    assert_eq!(log.head().position, 1, "nothing was appended");
+    let mut current = command("c2", vec![event("fund/x", "close")]);
+    current.expected_head = Some(1);
+    assert_eq!(log.append_blocking(current).unwrap().positions(), 2..3);
+}

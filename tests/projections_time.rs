@@ -262,6 +262,7 @@ fn append_tampered(
             request_digest: digest(&payload),
             actor: "test".to_owned(),
             expectations: Vec::new(),
+            expected_head: None,
             events: vec![NewEvent {
                 stream_id: envelope.stream_id.clone(),
                 event_type: envelope.event_type.clone(),

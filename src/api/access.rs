@@ -125,6 +125,9 @@ pub enum Right {
     ReadRules,
     /// Rebuild a projection or store a checkpoint.
     Rebuild,
+    /// Suspend, resume or terminate an enrollment. Not an employer's right: the request
+    /// names a person, not an employer, so no employer scope could be enforced on it.
+    ChangeEnrollmentStatus,
 }
 
 impl Right {
@@ -142,7 +145,7 @@ impl Right {
                 &[Operator]
             }
             Right::MedicalClaim => &[Hospital],
-            Right::Rebuild => &[Operator],
+            Right::Rebuild | Right::ChangeEnrollmentStatus => &[Operator],
             Right::ReadBooks => &[Operator, Auditor, TaxBureau, BenefitsDesk],
             Right::ReadEmployer => &[Operator, Auditor, TaxBureau, Employer],
             Right::ReadPerson => &[Operator, Auditor, BenefitsDesk, Hospital],

@@ -90,7 +90,12 @@ macro_rules! command_service {
                     let $message = request.into_inner();
                     $scope?;
                     let command = $convert(&$message)?;
-                    let request_digest = digest(&$message.encode_to_vec());
+                    // The RPC's name is part of the digest: a command id reused by another RPC
+                    // with the same request type is a different request, not a retry.
+                    let mut material = stringify!($name).as_bytes().to_vec();
+                    material.push(0);
+                    material.extend_from_slice(&$message.encode_to_vec());
+                    let request_digest = digest(&material);
                     self.run($caller, $message.header.as_ref(), request_digest, command).await
                 }
             )*
@@ -109,11 +114,11 @@ command_service! {
         |caller, message| caller.require_employer(&message.employer_id), convert::enroll;
     migrate_enrollments, proto::MigrateEnrollmentsRequest, Right::AmendRule,
         |caller, message| unscoped(&caller), convert::migrate;
-    suspend_enrollment, proto::EnrollmentStatusRequest, Right::Enroll,
+    suspend_enrollment, proto::EnrollmentStatusRequest, Right::ChangeEnrollmentStatus,
         |caller, message| unscoped(&caller), convert::suspend;
-    resume_enrollment, proto::EnrollmentStatusRequest, Right::Enroll,
+    resume_enrollment, proto::EnrollmentStatusRequest, Right::ChangeEnrollmentStatus,
         |caller, message| unscoped(&caller), convert::resume;
-    terminate_enrollment, proto::EnrollmentStatusRequest, Right::Enroll,
+    terminate_enrollment, proto::EnrollmentStatusRequest, Right::ChangeEnrollmentStatus,
         |caller, message| unscoped(&caller), convert::terminate;
     declare_bases, proto::DeclareBasesRequest, Right::DeclareBase,
         |caller, message| caller.require_employer(&message.employer_id), convert::declare_bases;

@@ -111,6 +111,7 @@ fn bench_command(id: String, events: Vec<NewEvent>) -> AppendRequest {
         command_id: id,
         actor: "bench".to_owned(),
         expectations: Vec::new(),
+        expected_head: None,
         events,
     }
 }

@@ -106,6 +106,9 @@ pub struct AppendRequest {
     pub actor: String,
     /// Version expectations, checked before anything is written.
     pub expectations: Vec<(String, ExpectedVersion)>,
+    /// If set, the log must still end at this position when the command is staged: for
+    /// decisions that read state no single stream version covers (a region's books).
+    pub expected_head: Option<u64>,
     /// The events, appended in this order and atomically.
     pub events: Vec<NewEvent>,
 }

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
 
 use super::codec::{self, BlockWriter, EventBodyRefV1, IdempotencyRecord};
-use super::envelope::{AppendRequest, Appended, Hash, Head};
+use super::envelope::{AppendRequest, Appended, ExpectedVersion, Hash, Head};
 use super::error::{Error, Result};
 use super::keys;
 use super::store::Shared;
@@ -315,6 +315,16 @@ impl Staging {
                 count: record.count,
                 replayed: true,
             });
+        }
+        if let Some(expected) = request.expected_head {
+            let actual = self.next_position - 1;
+            if actual != expected {
+                return Err(Error::VersionConflict {
+                    stream_id: "(the log head)".to_owned(),
+                    expected: ExpectedVersion::Exact(expected),
+                    actual,
+                });
+            }
         }
         for (stream_id, expected) in &request.expectations {
             let actual = self.stream_version(tree, known, stream_id)?;

@@ -112,6 +112,9 @@ impl Ledger {
             let rules = self.projector.rules_at_head()?;
             let mut state = State::new();
             let mut expectations = Vec::new();
+            // A decision that reads a region's books (the fund-merger steps) appends only
+            // if no event landed after the books it read: no stream version covers them.
+            let mut expected_head = None;
             for stream in command.reads() {
                 if let Some(region) = stream.strip_prefix("ledger/") {
                     let region = RegionId::new(region);
@@ -119,6 +122,7 @@ impl Ledger {
                     state
                         .ledgers
                         .insert(region.clone(), books.domain_ledger(&region));
+                    expected_head = Some(books.position());
                     continue;
                 }
                 let version = self.load_stream(&mut state, &stream)?;
@@ -159,6 +163,7 @@ impl Ledger {
                 request_digest: meta.request_digest,
                 actor: meta.actor.clone(),
                 expectations,
+                expected_head,
                 events: new_events,
             };
             match self.log.append_blocking(request) {
@@ -224,6 +229,7 @@ fn append_genesis(log: &Log) -> Result<(), ExecuteError> {
             command_id,
             actor: "fundledger".to_owned(),
             expectations: Vec::new(),
+            expected_head: None,
             events: chunk.to_vec(),
         })?;
     }

@@ -42,6 +42,7 @@ pub fn command(id: &str, events: Vec<NewEvent>) -> AppendRequest {
         request_digest: digest(&material),
         actor: "test".to_owned(),
         expectations: Vec::new(),
+        expected_head: None,
         events,
     }
 }

@@ -247,14 +247,19 @@ fn position_at_a_recorded_time() {
 #[test]
 fn a_flipped_byte_is_found_and_named() {
     let dir = tempfile::tempdir().unwrap();
-    {
+    let trusted = {
         let log = open(dir.path());
         for index in 0..300 {
             let id = format!("c{index}");
             log.append_blocking(command(&id, vec![event("s/1", &format!("{index:0>200}"))]))
                 .unwrap();
         }
-    }
+        // An auditor's digest of event 123, kept before the damage.
+        fundledger::log::Head {
+            position: 123,
+            hash: log.get(123).unwrap().unwrap().hash,
+        }
+    };
     // Damage event 123 as stored, behind the log's back: flip one byte of its payload.
     let target = 123u64;
     {
@@ -284,6 +289,12 @@ fn a_flipped_byte_is_found_and_named() {
     config.open_check = OpenCheck::Tail;
     let log = Log::open(&config).unwrap();
     let found = log.verify(None, &mut |_| {});
+    // Starting from the digest of the damaged event itself rehashes that event too.
+    let from_trusted = log.verify(Some(trusted), &mut |_| {});
+    assert!(
+        matches!(from_trusted, Err(Error::Corrupt { position: 123, .. })),
+        "{from_trusted:?}"
+    );
     assert!(
         matches!(found, Err(Error::Corrupt { position: 123, .. })),
         "{found:?}"

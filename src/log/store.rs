@@ -462,8 +462,8 @@ impl Log {
     }
 
     /// Recomputes the hash chain up to the durable head, from position 1 or from a trusted
-    /// head digest, calling `progress` with each verified position now and then. On success
-    /// records the verified mark so the next open starts from there.
+    /// head digest, calling `progress` with each verified position now and then. A check
+    /// from position 1 records the verified mark, so the next open starts from there.
     pub fn verify(
         &self,
         trusted: Option<Head>,
@@ -472,7 +472,11 @@ impl Log {
         let end = self.shared.durable.load(Ordering::Acquire);
         let from = trusted.map_or(VerifyFrom::Start, VerifyFrom::Trusted);
         let report = verify::verify(&self.shared.tree, end, from, progress)?;
-        verify::store_mark(&self.shared.tree, report.head)?;
+        // Only a check from position 1 moves the mark that later opens start from: a
+        // trusted head is the caller's word, not something this store has checked.
+        if trusted.is_none() {
+            verify::store_mark(&self.shared.tree, report.head)?;
+        }
         Ok(report)
     }
 

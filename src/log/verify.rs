@@ -122,6 +122,8 @@ pub fn verify(
                 "block does not chain to the event before it",
             ));
         }
+        // The hash stored before each event, for the trusted event's own check.
+        let mut stored_previous = cursor.previous_hash;
         loop {
             let position = cursor.next_position();
             let raw = match cursor.next_event() {
@@ -132,12 +134,18 @@ pub fn verify(
             if raw.position > end {
                 break 'blocks;
             }
-            if raw.position + 1 == start && raw.hash != trusted.hash {
+            // The trusted event itself is rehashed too: its stored hash alone would let
+            // an altered body at exactly that position pass.
+            if raw.position + 1 == start
+                && (raw.hash != trusted.hash
+                    || codec::chain_hash(&stored_previous, raw.body) != raw.hash)
+            {
                 return Err(corrupt(
                     raw.position,
-                    format!("stored hash differs from the trusted head {trusted}"),
+                    format!("the stored event differs from the trusted head {trusted}"),
                 ));
             }
+            stored_previous = raw.hash;
             if raw.position >= start {
                 if codec::chain_hash(&previous, raw.body) != raw.hash {
                     return Err(corrupt(

@@ -141,6 +141,7 @@ impl Projector {
         let mut generation_value = generation.to_be_bytes().to_vec();
         generation_value.extend_from_slice(&BOOKS_VERSION.to_be_bytes());
         meta.insert(GENERATION_KEY, generation_value)?;
+        drop_other_generations(&checkpoints, generation)?;
         let head = log.head().position;
         let books = load_checkpoint(&checkpoints, generation, head)?.unwrap_or_default();
         let projector = Projector {
@@ -189,9 +190,21 @@ impl Projector {
 
     fn fold_working(&self, working: &mut Books) -> Result<u64, ProjectionError> {
         let generation = self.generation();
-        let folded = fold_to(&self.log, working, self.log.head().position, &mut |books| {
+        let before = working.position();
+        let folded = match fold_to(&self.log, working, self.log.head().position, &mut |books| {
             self.save_checkpoint(generation, books)
-        })?;
+        }) {
+            Ok(folded) => folded,
+            Err(error) => {
+                // A failed event may have been folded in part: put back the books as they
+                // were, so that nothing half-folded is ever published or folded again.
+                let mut restored =
+                    load_checkpoint(&self.checkpoints, generation, before)?.unwrap_or_default();
+                fold_to(&self.log, &mut restored, before, &mut |_| Ok(()))?;
+                *working = restored;
+                return Err(error);
+            }
+        };
         let mut rules = lock(&self.rules);
         if rules.0 != working.rule_event_count() {
             *rules = (working.rule_event_count(), Arc::new(working.rulebook()));
@@ -341,7 +354,11 @@ impl Projector {
             .write()
             .unwrap_or_else(PoisonError::into_inner) = Arc::new(books.clone());
         drop(working);
-        self.drop_generation(old)?;
+        // The new generation already answers: failing to drop the old one's checkpoints
+        // only costs space (the next open drops them), so it must not fail the rebuild.
+        if let Err(error) = self.drop_generation(old) {
+            tracing::warn!(%error, generation = old, "old checkpoints stay until the next open");
+        }
         Ok(report(&books, true))
     }
 
@@ -436,4 +453,31 @@ fn load_checkpoint(
         });
     }
     Ok(Some(books))
+}
+
+/// Drops every checkpoint that is not of `generation`: a crashed rebuild's, or an older
+/// fold version's, which must never be read as the current books.
+fn drop_other_generations(tree: &sled::Tree, generation: u64) -> Result<(), ProjectionError> {
+    let mut batch = sled::Batch::default();
+    let mut dropped = 0u64;
+    for entry in tree.iter() {
+        let (key, _) = entry?;
+        let owner = key
+            .get(..8)
+            .and_then(|bytes| <[u8; 8]>::try_from(bytes).ok())
+            .map(u64::from_be_bytes);
+        if owner != Some(generation) {
+            batch.remove(key);
+            dropped += 1;
+        }
+    }
+    if dropped > 0 {
+        tracing::info!(
+            dropped,
+            generation,
+            "dropped checkpoints of other generations"
+        );
+        tree.apply_batch(batch)?;
+    }
+    Ok(())
 }

@@ -40,7 +40,8 @@ pub fn rejection_code(rejection: &Rejection) -> Code {
         | Rejection::EmptyRoster { .. }
         | Rejection::NoBabies { .. }
         | Rejection::TooManyEvents { .. }
-        | Rejection::InvalidMonth { .. } => Code::InvalidArgument,
+        | Rejection::InvalidMonth { .. }
+        | Rejection::DuplicatePerson { .. } => Code::InvalidArgument,
         Rejection::UnknownRegion { .. }
         | Rejection::EmployerNotRegistered { .. }
         | Rejection::PersonNotEnrolled { .. } => Code::NotFound,

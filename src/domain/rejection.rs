@@ -424,6 +424,14 @@ pub enum Rejection {
         /// Why it was refused.
         rejection: Box<Rejection>,
     },
+    /// One request names the same person twice.
+    #[error("{field}: person {person} is listed more than once")]
+    DuplicatePerson {
+        /// The list.
+        field: &'static str,
+        /// The person listed again.
+        person: PersonId,
+    },
 }
 
 impl Rejection {
@@ -479,6 +487,7 @@ impl Rejection {
             Rejection::EmployerOutsideRegion { .. } => "EmployerOutsideRegion",
             Rejection::PersonRegionMismatch { .. } => "PersonRegionMismatch",
             Rejection::InBatch { .. } => "InBatch",
+            Rejection::DuplicatePerson { .. } => "DuplicatePerson",
         }
     }
 }

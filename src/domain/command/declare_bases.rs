@@ -6,7 +6,7 @@
 use jiff::civil::Date;
 
 use super::require_employer_in;
-use crate::domain::contribution::declaration_year;
+use crate::domain::contribution::{LINES_PER_EVENT_MAX, declaration_year};
 use crate::domain::event::{BasesDeclared, DeclaredWage, Event, employer_stream, fund_stream};
 use crate::domain::ids::{EmployerId, RegionId};
 use crate::domain::money::Yuan;
@@ -60,16 +60,44 @@ impl DeclareBases {
         {
             return Err(Rejection::AmountNegative { field, amount });
         }
+        if let Some(wage) = self
+            .employer_average_monthly_wage
+            .filter(|wage| wage.is_zero())
+        {
+            return Err(Rejection::AmountNotPositive {
+                field: "employer_average_monthly_wage",
+                amount: wage,
+            });
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        if let Some(line) = self.lines.iter().find(|line| !seen.insert(&line.person)) {
+            return Err(Rejection::DuplicatePerson {
+                field: "lines",
+                person: line.person.clone(),
+            });
+        }
         let correction = employer.declarations.contains_key(&self.year);
-        let mut events = vec![Event::BasesDeclared(BasesDeclared {
-            employer: self.employer.clone(),
-            region: employer.region.clone(),
-            year: self.year,
-            lines: self.lines.clone(),
-            employer_average_monthly_wage: self.employer_average_monthly_wage,
-            declared_on: self.declared_on,
-            correction,
-        })];
+        // One event per LINES_PER_EVENT_MAX lines keeps every stored value small; the
+        // state merges them (each line sets one person's wage).
+        let chunks: Vec<&[DeclaredWage]> = if self.lines.is_empty() {
+            vec![&[]]
+        } else {
+            self.lines.chunks(LINES_PER_EVENT_MAX).collect()
+        };
+        let mut events: Vec<Event> = chunks
+            .into_iter()
+            .map(|lines| {
+                Event::BasesDeclared(BasesDeclared {
+                    employer: self.employer.clone(),
+                    region: employer.region.clone(),
+                    year: self.year,
+                    lines: lines.to_vec(),
+                    employer_average_monthly_wage: self.employer_average_monthly_wage,
+                    declared_on: self.declared_on,
+                    correction,
+                })
+            })
+            .collect();
         if correction {
             let cause = format!("base declaration correction for {}", self.year);
             let reassessment = Reassessment {
@@ -146,6 +174,69 @@ mod tests {
     }
 
     /// A first declaration of a year is not a correction and appends nothing else.
+    /// A declaration of 450 persons is stored as 200 + 200 + 50 lines, all of them applied;
+    /// a person listed twice is refused by name.
+    #[test]
+    fn large_declarations_are_chunked_and_duplicates_refused() {
+        let ids: Vec<String> = (0..450).map(|index| format!("p{index}")).collect();
+        let wages: Vec<(&str, Option<&str>)> =
+            ids.iter().map(|id| (id.as_str(), Some("5000"))).collect();
+        let events = gansu_lanzhou()
+            .when(declare(
+                "lz-firm",
+                "gansu-lanzhou",
+                2021,
+                &wages,
+                None,
+                day(2021, 1, 5),
+            ))
+            .then_events();
+        let sizes: Vec<usize> = events
+            .iter()
+            .map(|event| match event {
+                Event::BasesDeclared(declared) => declared.lines.len(),
+                _ => 0,
+            })
+            .collect();
+        assert_eq!(sizes, [200, 200, 50]);
+        let rejection = gansu_lanzhou()
+            .when(declare(
+                "lz-firm",
+                "gansu-lanzhou",
+                2021,
+                &[("ma", Some("5000")), ("ma", Some("5100"))],
+                None,
+                day(2021, 1, 5),
+            ))
+            .then_rejected();
+        assert!(matches!(
+            rejection,
+            Rejection::DuplicatePerson { field: "lines", .. }
+        ));
+    }
+
+    /// A zero employer wage would grant a zero allowance: refused as not positive.
+    #[test]
+    fn a_zero_employer_wage_is_refused() {
+        let rejection = gansu_lanzhou()
+            .when(declare(
+                "lz-firm",
+                "gansu-lanzhou",
+                2021,
+                &[],
+                Some("0"),
+                day(2021, 1, 5),
+            ))
+            .then_rejected();
+        assert!(matches!(
+            rejection,
+            Rejection::AmountNotPositive {
+                field: "employer_average_monthly_wage",
+                ..
+            }
+        ));
+    }
+
     #[test]
     fn first_declaration_is_not_a_correction() {
         let events = gansu_lanzhou()

@@ -54,6 +54,17 @@ impl MigrateEnrollments {
     /// Decision.
     pub fn decide(&self, state: &State, rules: &Rulebook) -> Result<Vec<Event>, Rejection> {
         rules.require_region(&self.region)?;
+        let mut seen = std::collections::BTreeSet::new();
+        if let Some(record) = self
+            .records
+            .iter()
+            .find(|record| !seen.insert(&record.person))
+        {
+            return Err(Rejection::DuplicatePerson {
+                field: "records",
+                person: record.person.clone(),
+            });
+        }
         let mut events = Vec::with_capacity(self.records.len());
         for record in &self.records {
             events.push(self.migrate(state, record)?);
@@ -158,6 +169,33 @@ mod tests {
         assert!(matches!(
             rejection,
             Rejection::MigrationWithoutInsurance { .. }
+        ));
+    }
+
+    /// Regression: a person listed twice was migrated twice and counted twice as insured.
+    #[test]
+    fn a_person_listed_twice_is_refused() {
+        let record = MigrationRecord {
+            person: person("twice"),
+            employer: employer("lz-firm"),
+            held_bmi: true,
+            held_maternity: true,
+            insured_since: day(2018, 1, 2),
+        };
+        let rejection = gansu_lanzhou()
+            .when(MigrateEnrollments {
+                region: region("gansu-lanzhou"),
+                agency: "兰州市医疗保障局".to_string(),
+                migrated_on: day(2019, 9, 1),
+                records: vec![record.clone(), record],
+            })
+            .then_rejected();
+        assert!(matches!(
+            rejection,
+            Rejection::DuplicatePerson {
+                field: "records",
+                ..
+            }
         ));
     }
 }

@@ -43,8 +43,9 @@ impl RegisterEmployer {
                 registered_on: existing.registered_on,
             });
         }
-        if self.average_monthly_wage.is_negative() {
-            return Err(Rejection::AmountNegative {
+        // The allowance is this wage × days / 30: a zero wage would grant nothing.
+        if self.average_monthly_wage.is_negative() || self.average_monthly_wage.is_zero() {
+            return Err(Rejection::AmountNotPositive {
                 field: "average_monthly_wage",
                 amount: self.average_monthly_wage,
             });

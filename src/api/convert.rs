@@ -30,6 +30,14 @@ use crate::log::{COMMAND_ID_BYTES_MAX, ExpectedVersion};
 
 /// The most lines (persons, records, wages) one request may carry.
 pub const REQUEST_LINES_MAX: usize = 100_000;
+/// The longest id (region, employer, person, claim, birth, pregnancy), in bytes: it
+/// becomes part of a stream id (`employer/<id>`), which the log caps at
+/// [`crate::log::STREAM_ID_BYTES_MAX`].
+pub const ID_BYTES_MAX: usize = 160;
+/// The longest free text field (names, reasons, references), in bytes.
+pub const TEXT_BYTES_MAX: usize = 1000;
+
+const _: () = assert!(ID_BYTES_MAX + "employer/".len() <= crate::log::STREAM_ID_BYTES_MAX);
 
 fn invalid(field: &str, rule: impl std::fmt::Display) -> Status {
     Status::invalid_argument(format!("{field}: {rule}"))
@@ -40,8 +48,25 @@ pub fn text(field: &str, value: &str) -> Result<String, Status> {
     if value.trim().is_empty() {
         return Err(invalid(field, "is required"));
     }
-    if value.len() > 1000 {
-        return Err(invalid(field, "is longer than 1000 bytes"));
+    if value.len() > TEXT_BYTES_MAX {
+        return Err(invalid(
+            field,
+            format!("is longer than {TEXT_BYTES_MAX} bytes"),
+        ));
+    }
+    Ok(value.to_owned())
+}
+
+/// A required id: non-empty, at most [`ID_BYTES_MAX`] bytes, no control characters.
+pub fn id(field: &str, value: &str) -> Result<String, Status> {
+    if value.trim().is_empty() {
+        return Err(invalid(field, "is required"));
+    }
+    if value.len() > ID_BYTES_MAX || value.chars().any(char::is_control) {
+        return Err(invalid(
+            field,
+            format!("must be at most {ID_BYTES_MAX} bytes with no control characters"),
+        ));
     }
     Ok(value.to_owned())
 }
@@ -175,15 +200,15 @@ fn confidence(value: &str) -> Result<Confidence, Status> {
 }
 
 fn region(field: &str, value: &str) -> Result<RegionId, Status> {
-    text(field, value).map(RegionId::new)
+    id(field, value).map(RegionId::new)
 }
 
 fn employer(field: &str, value: &str) -> Result<EmployerId, Status> {
-    text(field, value).map(EmployerId::new)
+    id(field, value).map(EmployerId::new)
 }
 
 fn person(field: &str, value: &str) -> Result<PersonId, Status> {
-    text(field, value).map(PersonId::new)
+    id(field, value).map(PersonId::new)
 }
 
 /// `RegisterEmployer`.
@@ -399,7 +424,7 @@ pub fn close_fund(message: &proto::CloseMaternityFundRequest) -> Result<Command,
 
 /// `SettleMedicalClaim`.
 pub fn medical_claim(message: &proto::SettleMedicalClaimRequest) -> Result<Command, Status> {
-    let pregnancy = PregnancyId::new(text("pregnancy_id", &message.pregnancy_id)?);
+    let pregnancy = PregnancyId::new(id("pregnancy_id", &message.pregnancy_id)?);
     let kind = match proto::ClaimKind::try_from(message.kind) {
         Ok(proto::ClaimKind::Delivery) => ClaimKind::Delivery {
             pregnancy,
@@ -412,7 +437,7 @@ pub fn medical_claim(message: &proto::SettleMedicalClaimRequest) -> Result<Comma
         }
     };
     Ok(SettleMedicalClaim {
-        claim: ClaimId::new(text("claim_id", &message.claim_id)?),
+        claim: ClaimId::new(id("claim_id", &message.claim_id)?),
         person: person("person_id", &message.person_id)?,
         region: region("region", &message.region)?,
         institution: text("institution", &message.institution)?,
@@ -432,7 +457,7 @@ pub fn pay_allowance(message: &proto::PayAllowanceRequest) -> Result<Command, St
         employer: employer("employer_id", &message.employer_id)?,
         region: region("region", &message.region)?,
         birth: Birth {
-            id: BirthId::new(text("birth_id", &message.birth_id)?),
+            id: BirthId::new(id("birth_id", &message.birth_id)?),
             date: date("birth_date", &message.birth_date)?,
             delivery: delivery(message.delivery)?,
             difficult: message.difficult,

@@ -68,7 +68,7 @@ fn books_at(ledger: &Ledger, position: u64) -> Result<Arc<Books>, Status> {
 }
 
 fn known_region(books: &Books, region: &str) -> Result<RegionId, Status> {
-    let region = RegionId::new(convert::text("region", region)?);
+    let region = RegionId::new(convert::id("region", region)?);
     if books.rulebook().region(&region).is_none() {
         return Err(Status::not_found(format!(
             "region: {region} is not a pooling region of this ledger"
@@ -240,7 +240,7 @@ impl QueryService for Queries {
         let message = request.into_inner();
         let ledger = Arc::clone(&self.ledger);
         blocking(move || {
-            let person = PersonId::new(convert::text("person_id", &message.person_id)?);
+            let person = PersonId::new(convert::id("person_id", &message.person_id)?);
             let (as_of, position) = resolve(&ledger, message.when.as_ref())?;
             let (state, events, last) = load_stream(&ledger, &person_stream(&person), position)?;
             let found = state
@@ -285,7 +285,7 @@ impl QueryService for Queries {
         caller.require_employer(&message.employer_id)?;
         let ledger = Arc::clone(&self.ledger);
         blocking(move || {
-            let employer = EmployerId::new(convert::text("employer_id", &message.employer_id)?);
+            let employer = EmployerId::new(convert::id("employer_id", &message.employer_id)?);
             let (as_of, position) = resolve(&ledger, message.when.as_ref())?;
             let (state, _, last) = load_stream(&ledger, &employer_stream(&employer), position)?;
             let found = state.employers.get(&employer).ok_or_else(|| {

@@ -1,0 +1,199 @@
+//! Golden fixtures of the stored event schema: payloads written by schema 1, committed,
+//! must decode to the same events forever. A change to a domain event that alters how
+//! history decodes fails here; it needs a new `StoredEvent` version instead.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::collections::BTreeMap;
+
+use fundledger::domain::command::amend_rule::{AmendRule, EmployerRef};
+use fundledger::domain::command::resume::ResumeEnrollment;
+use fundledger::domain::command::terminate::TerminateEnrollment;
+use fundledger::domain::scenarios::Step;
+use fundledger::domain::{Command, Confidence, EmployerId, PersonId, RegionId};
+use fundledger::log::codec;
+use fundledger::projections::stored::{STORED_SCHEMA_VERSION, StoredEvent};
+
+const FIXTURE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/stored_events_v1.jsonl"
+);
+
+/// Every committed schema-1 payload decodes to the event recorded beside it.
+#[test]
+fn stored_v1_fixtures_decode_forever() {
+    let text = std::fs::read_to_string(FIXTURE)
+        .expect("the committed fixture (write it once with --ignored write_stored_v1_fixtures)");
+    let mut types = Vec::new();
+    for line in text.lines() {
+        let record: serde_json::Value = serde_json::from_str(line).unwrap();
+        let payload = hex::decode(record["payload_hex"].as_str().unwrap()).unwrap();
+        assert_eq!(
+            record["schema_version"].as_u64(),
+            Some(u64::from(STORED_SCHEMA_VERSION))
+        );
+        let StoredEvent::V1(event) = codec::decode_payload::<StoredEvent>(&payload).unwrap();
+        assert_eq!(event.event_type(), record["event_type"].as_str().unwrap());
+        assert_eq!(
+            serde_json::to_value(&event).unwrap(),
+            record["event"],
+            "{line}"
+        );
+        types.push(event.event_type());
+    }
+    // One fixture per event type: all 19.
+    assert_eq!(
+        types.len(),
+        19,
+        "fixtures cover every event type: {types:?}"
+    );
+}
+
+/// Writes the fixture from the canonical scenarios: one payload per event type. Run once
+/// per new schema version (`cargo test --test stored_fixtures -- --ignored`), then commit.
+#[test]
+#[ignore = "writes the committed fixture"]
+fn write_stored_v1_fixtures() {
+    let (_dir, ledger) = support::ledger::temp_ledger();
+    for scenario in fundledger::domain::scenarios::canonical() {
+        support::ledger::run(&ledger, &scenario);
+    }
+    // The three event types the scenarios do not produce.
+    let date = jiff::civil::date;
+    let extra: Vec<(&str, Command)> = vec![
+        (
+            "fixture-resume",
+            ResumeEnrollment {
+                person: PersonId::new("kz-gulnar"),
+                on: date(2020, 6, 1),
+                reason: "恢复缴费".to_owned(),
+            }
+            .into(),
+        ),
+        (
+            "fixture-terminate",
+            TerminateEnrollment {
+                person: PersonId::new("kz-ayi"),
+                on: date(2020, 12, 1),
+                reason: "离职".to_owned(),
+            }
+            .into(),
+        ),
+        (
+            "fixture-retroactive-rate",
+            AmendRule {
+                region: RegionId::new("tianjin"),
+                parameter: "employer_bmi_rate".to_owned(),
+                value: "0.105".to_owned(),
+                effective_from: date(2024, 4, 1),
+                authority: "天津市医疗保障局".to_owned(),
+                document: "fixture: a retroactive rate".to_owned(),
+                tag: Confidence::Assumption,
+                recorded_on: date(2024, 8, 1),
+                reassess: vec![EmployerRef {
+                    employer: EmployerId::new("tj-firm"),
+                    region: RegionId::new("tianjin"),
+                }],
+            }
+            .into(),
+        ),
+    ];
+    for (command_id, command) in extra {
+        support::ledger::execute(
+            &ledger,
+            &Step {
+                command_id: command_id.to_owned(),
+                command,
+            },
+        );
+    }
+    let mut first: BTreeMap<String, String> = BTreeMap::new();
+    for envelope in ledger.log().read_range(1, u64::MAX) {
+        let envelope = envelope.unwrap();
+        if first.contains_key(&envelope.event_type) {
+            continue;
+        }
+        let StoredEvent::V1(event) =
+            codec::decode_payload::<StoredEvent>(&envelope.payload).unwrap();
+        let line = serde_json::json!({
+            "event_type": envelope.event_type,
+            "schema_version": envelope.schema_version,
+            "payload_hex": hex::encode(&envelope.payload),
+            "event": serde_json::to_value(&event).unwrap(),
+        });
+        first.insert(envelope.event_type.clone(), line.to_string());
+    }
+    let text: String = first.values().map(|line| format!("{line}\n")).collect();
+    std::fs::write(FIXTURE, text).unwrap();
+    eprintln!(
+        "wrote {} event types: {:?}",
+        first.len(),
+        first.keys().collect::<Vec<_>>()
+    );
+}
+
+/// The bytes of a schema-1 block of two events (format byte 0xB1), committed below.
+fn fixture_block() -> Vec<u8> {
+    use fundledger::log::codec::{BlockWriter, EventBodyRefV1, chain_hash, encode_body};
+    let mut previous = fundledger::log::GENESIS_HASH;
+    let mut block = BlockWriter::new(1, &previous);
+    for (position, stream_id) in [(1u64, "person/a"), (2, "employer/b")] {
+        let body = encode_body(&EventBodyRefV1 {
+            position,
+            stream_id,
+            stream_version: 1,
+            event_type: "Fixture",
+            schema_version: 1,
+            business_date: 20191130,
+            recorded_at_micros: 1_575_072_000_000_000,
+            command_id: "fixture",
+            actor: "auditor",
+            payload: b"payload",
+        })
+        .unwrap();
+        let hash = chain_hash(&previous, &body);
+        block.push(&body, &hash);
+        previous = hash;
+    }
+    block.finish()
+}
+
+const BLOCK_V1_HEX: &str = include_str!("fixtures/log_block_v1.hex");
+
+/// A committed schema-1 block decodes forever: same framing, bodies, and hash chain.
+#[test]
+fn log_block_v1_fixture_decodes_forever() {
+    use fundledger::log::codec::{BlockCursor, chain_hash, decode_body};
+    let bytes = hex::decode(BLOCK_V1_HEX.trim()).unwrap();
+    assert_eq!(
+        bytes,
+        fixture_block(),
+        "today's writer still writes the committed bytes"
+    );
+    let mut cursor = BlockCursor::open(&bytes).unwrap();
+    let mut previous = cursor.previous_hash;
+    let mut streams = Vec::new();
+    while let Some(raw) = cursor.next_event().unwrap() {
+        assert_eq!(chain_hash(&previous, raw.body), raw.hash);
+        let body = decode_body(raw.body).unwrap();
+        assert_eq!(
+            (body.position, body.business_date),
+            (raw.position, 20191130)
+        );
+        streams.push(body.stream_id);
+        previous = raw.hash;
+    }
+    assert_eq!(streams, ["person/a", "employer/b"]);
+}
+
+/// Writes the block fixture (run once with --ignored, then commit).
+#[test]
+#[ignore = "writes the committed fixture"]
+fn write_log_block_v1_fixture() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/log_block_v1.hex"
+    );
+    std::fs::write(path, hex::encode(fixture_block()) + "\n").unwrap();
+}

@@ -2,8 +2,9 @@
 //!
 //! One sled key per event is the costliest write sled 0.34 makes, so the writer's hot path
 //! stores only blocks and idempotency records; this thread reads the durable blocks and
-//! writes `S` entries followed by the `X` mark of how far it got. The index is derived data: after a crash it resumes from its mark, and the
-//! writer rebuilds its map of unindexed stream tips from the same point.
+//! writes `S` entries followed by the `X` mark of how far it got. The index is derived
+//! data: after a crash it resumes from its mark, and the writer rebuilds its map of
+//! unindexed stream tips from the same point.
 
 use std::sync::Arc;
 

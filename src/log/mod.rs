@@ -5,8 +5,10 @@
 //!
 //! # Guarantees
 //! - An append is acknowledged only after its batch is applied, flushed and fsynced.
-//! - A command's events, stream-index entries and idempotency record commit atomically, in
-//!   one sled batch, under optimistic concurrency on stream versions.
+//! - A command's events, its idempotency record and the new head commit atomically, in one
+//!   sled batch, under optimistic concurrency on stream versions.
+//! - The stream index is derived: the indexer writes it behind the writer, entry by entry
+//!   then its mark, and resumes from the mark after a crash; stream reads wait for it.
 //! - Positions are dense from 1; every event's hash chains to the one before it.
 //! - Readers never see past the last acknowledged position.
 //!

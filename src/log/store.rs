@@ -95,13 +95,14 @@ impl Shared {
 
     /// Makes a durable head visible to readers and to the indexer.
     pub fn publish(&self, head: Head) {
+        // Durable first: whoever reads the new head can then read every event up to it.
+        self.durable.store(head.position, Ordering::Release);
         let mut current = self
             .head
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         *current = head;
         drop(current);
-        self.durable.store(head.position, Ordering::Release);
         self.head_watch.send_replace(head);
         self.progress().durable = head.position;
         self.progress_changed.notify_all();
@@ -172,6 +173,35 @@ impl std::fmt::Debug for Log {
     }
 }
 
+/// How long an open waits for the previous holder of the store's file lock to let go.
+const LOCK_WAIT_MS_MAX: u64 = 5_000;
+/// How often it tries again meanwhile.
+const LOCK_RETRY_MS: u64 = 50;
+
+/// Opens sled, waiting a bounded time for its file lock: a store just closed by this
+/// process can keep the lock for a moment while sled's I/O threads finish (sled's own
+/// tests block on it for the same reason). Another process holding it is refused after
+/// the wait.
+fn open_sled(path: &Path) -> Result<sled::Db> {
+    let started = std::time::Instant::now();
+    loop {
+        let opened = sled::Config::new()
+            .path(path)
+            .cache_capacity(CACHE_BYTES)
+            .flush_every_ms(None)
+            .open();
+        match opened {
+            Err(sled::Error::Io(error))
+                if error.to_string().contains("could not acquire lock")
+                    && started.elapsed() < Duration::from_millis(LOCK_WAIT_MS_MAX) =>
+            {
+                std::thread::sleep(Duration::from_millis(LOCK_RETRY_MS));
+            }
+            other => return Ok(other?),
+        }
+    }
+}
+
 fn fsync_directory(path: &Path) -> Result<()> {
     File::open(path)?.sync_all()?;
     Ok(())
@@ -182,11 +212,7 @@ impl Log {
     /// starts the writer. Refuses a broken chain with [`Error::Corrupt`].
     pub fn open(config: &LogConfig) -> Result<Log> {
         let created = !config.path.join("db").exists();
-        let db = sled::Config::new()
-            .path(&config.path)
-            .cache_capacity(CACHE_BYTES)
-            .flush_every_ms(None)
-            .open()?;
+        let db = open_sled(&config.path)?;
         let tree = db.open_tree(TREE_NAME)?;
         let file = File::open(config.path.join("db"))?;
         if created {

@@ -420,6 +420,13 @@ fn fold_to(
         after(books)?;
         folded += 1;
     }
+    if books.position() != end {
+        return Err(crate::log::Error::Corrupt {
+            position: books.position() + 1,
+            reason: format!("the log ended before position {end}, which it had acknowledged"),
+        }
+        .into());
+    }
     Ok(folded)
 }
 

@@ -251,3 +251,153 @@ async fn mutual_tls_requires_a_client_certificate() {
     };
     assert!(anonymous.is_err(), "served without a client certificate");
 }
+
+/// The command RPCs follow the roles and scopes: each role is refused outside its rights
+/// (PERMISSION_DENIED, nothing appended), scoped roles only act for their own employer or
+/// institution, and a call inside its rights reaches the ledger (which may then refuse it
+/// for a domain reason, never for access).
+#[tokio::test]
+async fn command_rights_follow_roles_and_scopes() {
+    use fundledger::api::client::{
+        CollectContributionRequest, CommandHeader, EmployerCategory, EnrollmentStatusRequest,
+        PayAllowanceRequest, RegionReportRequest, RegisterEmployerRequest,
+        SettleMedicalClaimRequest,
+    };
+    let server = TestServer::start_ledger(ServerConfig {
+        access: Some(access_config()),
+        ..ServerConfig::default()
+    })
+    .await;
+    let header = |id: &str| {
+        Some(CommandHeader {
+            command_id: id.to_owned(),
+            expected: Vec::new(),
+        })
+    };
+    let register = |id: &str, employer: &str| RegisterEmployerRequest {
+        header: header(id),
+        employer_id: employer.to_owned(),
+        region: "beijing".to_owned(),
+        category: EmployerCategory::Enterprise as i32,
+        name: "Acme".to_owned(),
+        registered_on: "2020-01-01".to_owned(),
+        average_monthly_wage: "9000.00".to_owned(),
+    };
+    let code = |result: Result<(), tonic::Status>| result.map_or_else(|s| s.code(), |()| Code::Ok);
+    let head = server.log.head();
+
+    let mut auditor = server.commands(Some("auditor-token")).await;
+    assert_eq!(
+        code(
+            auditor
+                .register_employer(register("a1", "E1"))
+                .await
+                .map(drop)
+        ),
+        Code::PermissionDenied
+    );
+    let mut anonymous = server.commands(None).await;
+    assert_eq!(
+        code(
+            anonymous
+                .register_employer(register("a2", "E1"))
+                .await
+                .map(drop)
+        ),
+        Code::Unauthenticated
+    );
+    let mut bureau = server.commands(Some("tax_bureau-token")).await;
+    assert_eq!(
+        code(
+            bureau
+                .register_employer(register("a3", "E1"))
+                .await
+                .map(drop)
+        ),
+        Code::PermissionDenied
+    );
+    let mut hr = server.commands(Some("employer-token")).await;
+    assert_eq!(
+        code(hr.register_employer(register("a4", "E2")).await.map(drop)),
+        Code::PermissionDenied
+    );
+    let status = EnrollmentStatusRequest {
+        header: header("a5"),
+        person_id: "P1".to_owned(),
+        on: "2020-02-01".to_owned(),
+        reason: "离职".to_owned(),
+        region: "beijing".to_owned(),
+    };
+    assert_eq!(
+        code(hr.terminate_enrollment(status.clone()).await.map(drop)),
+        Code::PermissionDenied
+    );
+    let claim = |institution: &str| SettleMedicalClaimRequest {
+        header: header("a6"),
+        claim_id: "C1".to_owned(),
+        person_id: "P1".to_owned(),
+        region: "beijing".to_owned(),
+        institution: institution.to_owned(),
+        kind: fundledger::api::client::ClaimKind::Prenatal as i32,
+        pregnancy_id: "G1".to_owned(),
+        service_date: "2020-03-01".to_owned(),
+        settled_on: "2020-03-02".to_owned(),
+        actual: "100.00".to_owned(),
+        ..Default::default()
+    };
+    let mut hospital = server.commands(Some("hospital-token")).await;
+    assert_eq!(
+        code(hospital.settle_medical_claim(claim("H2")).await.map(drop)),
+        Code::PermissionDenied
+    );
+    let mut desk = server.commands(Some("benefits_desk-token")).await;
+    let collect = CollectContributionRequest {
+        header: header("a7"),
+        employer_id: "E1".to_owned(),
+        month: "2020-01".to_owned(),
+        amount: "10.00".to_owned(),
+        received_on: "2020-02-01".to_owned(),
+        reference: "r".to_owned(),
+    };
+    assert_eq!(
+        code(desk.collect_contribution(collect.clone()).await.map(drop)),
+        Code::PermissionDenied
+    );
+    assert_eq!(server.log.head(), head, "no refused call appended anything");
+
+    // Inside their rights, the calls reach the ledger.
+    assert_eq!(
+        code(hr.register_employer(register("b1", "E1")).await.map(drop)),
+        Code::Ok
+    );
+    assert_eq!(
+        code(hospital.settle_medical_claim(claim("H1")).await.map(drop)),
+        Code::NotFound
+    );
+    assert_eq!(
+        code(bureau.collect_contribution(collect).await.map(drop)),
+        Code::FailedPrecondition
+    );
+    let allowance = PayAllowanceRequest {
+        header: header("b4"),
+        ..Default::default()
+    };
+    assert_eq!(
+        code(desk.pay_allowance(allowance).await.map(drop)),
+        Code::InvalidArgument
+    );
+    let mut operator = server.commands(Some("operator-token")).await;
+    assert_eq!(
+        code(operator.terminate_enrollment(status).await.map(drop)),
+        Code::NotFound
+    );
+    let mut queries = server.queries(Some("auditor-token")).await;
+    let report = RegionReportRequest {
+        region: "beijing".to_owned(),
+        when: None,
+    };
+    assert_eq!(
+        code(queries.get_region_report(report).await.map(drop)),
+        Code::Ok
+    );
+}

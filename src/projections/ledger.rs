@@ -64,6 +64,13 @@ pub enum ExecuteError {
     },
 }
 
+/// What a decision was loaded from.
+struct Loaded {
+    state: State,
+    expectations: Vec<(String, ExpectedVersion)>,
+    expected_head: Option<u64>,
+}
+
 /// The ledger: the log, the books, and the command path between them.
 #[derive(Debug)]
 pub struct Ledger {
@@ -110,48 +117,12 @@ impl Ledger {
         }
         for _ in 0..COMMAND_ATTEMPTS_MAX {
             let rules = self.projector.rules_at_head()?;
-            let mut state = State::new();
-            let mut expectations = Vec::new();
-            // A decision that reads a region's books (the fund-merger steps) appends only
-            // if no event landed after the books it read: no stream version covers them.
-            let mut expected_head = None;
-            for stream in command.reads() {
-                if let Some(region) = stream.strip_prefix("ledger/") {
-                    let region = RegionId::new(region);
-                    let books = self.projector.current()?;
-                    state
-                        .ledgers
-                        .insert(region.clone(), books.domain_ledger(&region));
-                    expected_head = Some(books.position());
-                    continue;
-                }
-                let version = self.load_stream(&mut state, &stream)?;
-                let expected = if version == 0 {
-                    ExpectedVersion::NoStream
-                } else {
-                    ExpectedVersion::Exact(version)
-                };
-                expectations.push((stream, expected));
-            }
-            for (stream, expected) in &meta.expected {
-                let loaded = expectations.iter().find(|(read, _)| read == stream);
-                let actual = match loaded {
-                    Some((_, ExpectedVersion::Exact(version))) => *version,
-                    Some(_) => 0,
-                    None => self.log.stream_version(stream)?,
-                };
-                if !expected.admits(actual) {
-                    return Err(log::Error::VersionConflict {
-                        stream_id: stream.clone(),
-                        expected: *expected,
-                        actual,
-                    }
-                    .into());
-                }
-                if loaded.is_none() {
-                    expectations.push((stream.clone(), *expected));
-                }
-            }
+            let Loaded {
+                state,
+                mut expectations,
+                expected_head,
+            } = self.load(command)?;
+            self.check_expected(meta, &mut expectations)?;
             let events = decide(&state, command, &rules)?;
             let new_events = events
                 .iter()
@@ -182,6 +153,67 @@ impl Ledger {
         Err(ExecuteError::Contended {
             attempts: COMMAND_ATTEMPTS_MAX,
         })
+    }
+
+    /// Folds the streams a decision reads into a state, with the versions it read as the
+    /// append's expectations.
+    fn load(&self, command: &Command) -> Result<Loaded, ExecuteError> {
+        let mut loaded = Loaded {
+            state: State::new(),
+            expectations: Vec::new(),
+            expected_head: None,
+        };
+        for stream in command.reads() {
+            if let Some(region) = stream.strip_prefix("ledger/") {
+                // A decision that reads a region's books (the fund-merger steps) appends only
+                // if no event landed after the books it read: no stream version covers them.
+                let region = RegionId::new(region);
+                let books = self.projector.current()?;
+                loaded
+                    .state
+                    .ledgers
+                    .insert(region.clone(), books.domain_ledger(&region));
+                loaded.expected_head = Some(books.position());
+                continue;
+            }
+            let version = self.load_stream(&mut loaded.state, &stream)?;
+            let expected = if version == 0 {
+                ExpectedVersion::NoStream
+            } else {
+                ExpectedVersion::Exact(version)
+            };
+            loaded.expectations.push((stream, expected));
+        }
+        Ok(loaded)
+    }
+
+    /// Checks the versions the caller expects against what was loaded (or the log), and
+    /// adds the ones on streams the decision does not read to the append's expectations.
+    fn check_expected(
+        &self,
+        meta: &CommandMeta,
+        expectations: &mut Vec<(String, ExpectedVersion)>,
+    ) -> Result<(), ExecuteError> {
+        for (stream, expected) in &meta.expected {
+            let loaded = expectations.iter().find(|(read, _)| read == stream);
+            let actual = match loaded {
+                Some((_, ExpectedVersion::Exact(version))) => *version,
+                Some(_) => 0,
+                None => self.log.stream_version(stream)?,
+            };
+            if !expected.admits(actual) {
+                return Err(log::Error::VersionConflict {
+                    stream_id: stream.clone(),
+                    expected: *expected,
+                    actual,
+                }
+                .into());
+            }
+            if loaded.is_none() {
+                expectations.push((stream.clone(), *expected));
+            }
+        }
+        Ok(())
     }
 
     /// Folds a stream into `state`; returns the version folded.

@@ -29,17 +29,7 @@ fn line(block: &str, label: &str) -> String {
 /// and Gansu's back-payment of 2019-08 absent as known before it and present now.
 #[test]
 fn demo_prints_the_five_regions_reports_with_the_golden_figures() {
-    let output = Command::new(env!("CARGO_BIN_EXE_fundledger"))
-        .arg("demo")
-        .env("RUST_LOG", "warn")
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8(output.stdout).unwrap();
-    assert!(
-        output.status.success(),
-        "demo failed: {}\n{stdout}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let stdout = demo(&[]);
     for region in [
         "chongqing",
         "gansu-lanzhou",
@@ -109,4 +99,48 @@ fn demo_prints_the_five_regions_reports_with_the_golden_figures() {
         line(contrast, "of which maternity"),
         "of which maternity 0.00 -> 63.00"
     );
+}
+
+/// Runs `fundledger demo` with extra arguments and returns its standard output.
+fn demo(arguments: &[&std::ffi::OsStr]) -> String {
+    let output = Command::new(env!("CARGO_BIN_EXE_fundledger"))
+        .arg("demo")
+        .args(arguments)
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        output.status.success(),
+        "demo failed: {}\n{stdout}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+}
+
+/// With `--data` the store is kept: a second run over it sends the same command ids, every
+/// one is answered as a replay (nothing appended), and the reports are the same.
+#[test]
+fn demo_over_a_kept_store_replays_every_step_and_reports_the_same() {
+    let directory = tempfile::tempdir().unwrap();
+    let data = [std::ffi::OsStr::new("--data"), directory.path().as_os_str()];
+    let first = demo(&data);
+    assert!(
+        !first.contains("(replayed)"),
+        "a fresh store appends every step"
+    );
+    let second = demo(&data);
+    let steps = second
+        .lines()
+        .filter(|line| line.contains("  -> "))
+        .collect::<Vec<_>>();
+    assert!(!steps.is_empty());
+    for step in &steps {
+        assert!(step.ends_with("(replayed)"), "not a replay: {step}");
+    }
+    let reports = |output: &str| {
+        let start = output.find("== reports").unwrap();
+        output[start..].to_owned()
+    };
+    assert_eq!(reports(&first), reports(&second));
 }

@@ -140,6 +140,8 @@ async fn walk(endpoint: String) -> anyhow::Result<()> {
         refused += sent.iter().filter(|range| range.is_none()).count();
         positions.push(sent);
     }
+    println!();
+    println!("== reports: each region as of its key dates, as the books stand now");
     for (scenario, sent) in scenarios.iter().zip(&positions) {
         for as_of in &scenario.report_dates {
             let report =
@@ -176,9 +178,12 @@ async fn send_steps(
                     _ => RangeInclusive::new(1, 0),
                 };
                 let replayed = if reply.replayed { " (replayed)" } else { "" };
+                let events = match reply.events.len() {
+                    1 => "1 event".to_owned(),
+                    count => format!("{count} events"),
+                };
                 println!(
-                    "{prefix}  -> {} events at positions {}..{}{replayed}",
-                    reply.events.len(),
+                    "{prefix}  -> {events} at positions {}..{}{replayed}",
                     range.start(),
                     range.end()
                 );
@@ -695,43 +700,52 @@ async fn known_at_contrast(
     let before = region_report(queries, &scenario.region, &as_of, first - 1).await?;
     let now = region_report(queries, &scenario.region, &as_of, 0).await?;
     println!();
-    println!(
-        "-- {} as of {as_of}: as known at position {} (before {}) -> as known now (position {})",
-        scenario.region, before.known_at_position, step.command_id, now.known_at_position
-    );
-    let (earlier, later) = (
-        before.lines.unwrap_or_default(),
-        now.lines.unwrap_or_default(),
-    );
-    let (earlier_risk, later_risk) = (
-        before.risk.unwrap_or_default(),
-        now.risk.unwrap_or_default(),
-    );
-    for (label, earlier, later) in [
-        (
-            "BMI income (incl. maternity)",
-            &earlier.bmi_income,
-            &later.bmi_income,
-        ),
-        (
-            "  of which maternity",
-            &earlier.bmi_income_maternity,
-            &later.bmi_income_maternity,
-        ),
-        (
-            "personal accounts income",
-            &earlier.personal_account_income,
-            &later.personal_account_income,
-        ),
-        ("collected", &earlier.collected, &later.collected),
-        (
-            "pooled fund balance",
-            &earlier_risk.pooled_fund_balance,
-            &later_risk.pooled_fund_balance,
-        ),
-        ("risk band", &earlier_risk.band, &later_risk.band),
-    ] {
-        println!("     {label:<34} {earlier:>14} -> {later}");
-    }
+    println!();
+    print!("{}", render_contrast(&step.command_id, &before, &now));
     Ok(())
+}
+
+/// Two reports of one date side by side: as known at an earlier position, and later.
+fn render_contrast(
+    command_id: &str,
+    before: &wire::RegionReport,
+    now: &wire::RegionReport,
+) -> String {
+    let mut text = vec![format!(
+        "-- {} as of {}: as known at position {} (before {command_id}) -> as known now \
+         (position {})",
+        before.region, before.as_of_date, before.known_at_position, now.known_at_position
+    )];
+    for ((label, earlier), (_, later)) in contrast_figures(before)
+        .into_iter()
+        .zip(contrast_figures(now))
+    {
+        text.push(format!("     {label:<34} {earlier:>14} -> {later}"));
+    }
+    text.push(String::new());
+    text.join("\n")
+}
+
+/// The figures a late fact can move, labelled.
+fn contrast_figures(report: &wire::RegionReport) -> [(&'static str, String); 6] {
+    let lines = report.lines.clone().unwrap_or_default();
+    let risk = report.risk.clone().unwrap_or_default();
+    [
+        ("BMI income (incl. maternity)", lines.bmi_income),
+        ("  of which maternity", lines.bmi_income_maternity),
+        ("personal accounts income", lines.personal_account_income),
+        ("fund bank balance", balance(report, "fund_bank")),
+        ("pooled fund balance", risk.pooled_fund_balance),
+        ("risk band", risk.band),
+    ]
+}
+
+/// An account's balance in a report.
+fn balance(report: &wire::RegionReport, account: &str) -> String {
+    report
+        .balances
+        .iter()
+        .find(|line| line.account == account)
+        .map(|line| line.balance.clone())
+        .unwrap_or_default()
 }

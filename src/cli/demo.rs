@@ -12,13 +12,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context;
+use jiff::civil::Date;
 use tonic::transport::Channel;
 
 use crate::api::client as wire;
 use crate::api::client::{CommandServiceClient, QueryServiceClient};
 use crate::api::{ServerConfig, serve_with_shutdown};
-use jiff::civil::Date;
-
 use crate::domain::command::{
     AmendRule, CollectContribution, DeclareBases, Enroll, MigrateEnrollments, PayAllowance,
     RegisterEmployer, SettleClearance, SettleMedicalClaim, SuspendEnrollment,
@@ -46,18 +45,21 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
 }
 
 async fn demo(args: DemoArgs) -> anyhow::Result<()> {
-    let temporary = match args.data {
-        Some(_) => None,
-        None => Some(tempfile::tempdir().context("creating a temporary data directory")?),
-    };
-    let path = match (&args.data, &temporary) {
-        (Some(path), _) => path.clone(),
-        (None, Some(directory)) => directory.path().to_path_buf(),
-        (None, None) => anyhow::bail!("no data directory"),
+    let (path, temporary) = match args.data {
+        Some(path) => (path, None),
+        None => {
+            let directory = tempfile::tempdir().context("creating a temporary data directory")?;
+            (directory.path().to_path_buf(), Some(directory))
+        }
     };
     let server = DemoServer::start(&path).await?;
+    let kept = if temporary.is_some() {
+        "removed afterwards"
+    } else {
+        "kept"
+    };
     println!(
-        "demo: a temporary server on {} (data in {})",
+        "demo: server on {} with local trust; store in {} ({kept})",
         server.address,
         path.display()
     );

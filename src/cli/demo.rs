@@ -181,14 +181,15 @@ async fn send_steps(
                 };
                 let replayed = if reply.replayed { " (replayed)" } else { "" };
                 let events = match reply.events.len() {
-                    1 => "1 event".to_owned(),
-                    count => format!("{count} events"),
+                    0 => "no events".to_owned(),
+                    1 => format!("1 event at position {}", range.start()),
+                    count => format!(
+                        "{count} events at positions {}..{}",
+                        range.start(),
+                        range.end()
+                    ),
                 };
-                println!(
-                    "{prefix}  -> {events} at positions {}..{}{replayed}",
-                    range.start(),
-                    range.end()
-                );
+                println!("{prefix}  -> {events}{replayed}");
                 positions.push(Some(range));
             }
             Err(status) => {
@@ -750,4 +751,88 @@ fn balance(report: &wire::RegionReport, account: &str) -> String {
         .find(|line| line.account == account)
         .map(|line| line.balance.clone())
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
+mod tests {
+    use super::*;
+    use crate::domain::command::{ResumeEnrollment, TerminateEnrollment};
+
+    fn event_types(reply: &wire::CommandReply) -> Vec<&str> {
+        reply
+            .events
+            .iter()
+            .map(|event| event.event_type.as_str())
+            .collect()
+    }
+
+    /// The commands no canonical scenario sends (resume, terminate, amend a rule) convert
+    /// to requests the server's strict conversion accepts, each appending its event.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn commands_outside_the_scenarios_convert_to_requests_the_server_accepts() {
+        let directory = tempfile::tempdir().unwrap();
+        let server = DemoServer::start(directory.path()).await.unwrap();
+        let channel = Channel::from_shared(server.endpoint())
+            .unwrap()
+            .connect()
+            .await
+            .unwrap();
+        let mut commands = CommandServiceClient::new(channel);
+        let kizilsu = canonical()
+            .into_iter()
+            .find(|scenario| scenario.region.as_str() == "kizilsu")
+            .unwrap();
+        let sent = send_steps(&mut commands, &kizilsu).await;
+        assert!(
+            sent.iter().all(Option::is_some),
+            "Kizilsu's steps are accepted"
+        );
+        let region = RegionId::new("kizilsu");
+        let extra: [(Command, &str); 3] = [
+            // kz-gulnar was suspended on 2020-04-10 by the scenario's last step.
+            (
+                ResumeEnrollment {
+                    person: PersonId::new("kz-gulnar"),
+                    on: jiff::civil::date(2020, 7, 1),
+                    reason: "复工".to_owned(),
+                }
+                .into(),
+                "EnrollmentResumed",
+            ),
+            (
+                TerminateEnrollment {
+                    person: PersonId::new("kz-ayi"),
+                    on: jiff::civil::date(2020, 8, 1),
+                    reason: "调离".to_owned(),
+                }
+                .into(),
+                "EnrollmentTerminated",
+            ),
+            (
+                AmendRule {
+                    region: region.clone(),
+                    parameter: "employer_bmi_rate".to_owned(),
+                    value: "0.075".to_owned(),
+                    effective_from: jiff::civil::date(2021, 1, 1),
+                    authority: "克孜勒苏柯尔克孜自治州人民政府".to_owned(),
+                    document: "示例文件".to_owned(),
+                    tag: Confidence::Assumption,
+                    recorded_on: jiff::civil::date(2020, 12, 28),
+                    reassess: Vec::new(),
+                }
+                .into(),
+                "RuleAmended",
+            ),
+        ];
+        for (index, (command, event_type)) in extra.iter().enumerate() {
+            let header = Some(wire::CommandHeader {
+                command_id: format!("kizilsu-extra-{index}"),
+                expected: Vec::new(),
+            });
+            let reply = send(&mut commands, request(header, command)).await.unwrap();
+            assert_eq!(event_types(reply.get_ref()), [*event_type]);
+        }
+        server.stop().await.unwrap();
+    }
 }

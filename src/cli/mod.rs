@@ -3,6 +3,7 @@
 //!
 //! # Layout
 //! - `serve.rs`: `fundledger serve`, the gRPC service.
+//! - `demo.rs`: `fundledger demo`, the canonical scenarios over gRPC and their reports.
 //! - `verify.rs`: `fundledger verify`, the chain check.
 //! - `rebuild.rs`: `fundledger rebuild`, offline projection rebuild with progress.
 //! - `export.rs`: `fundledger export`, events as JSON lines, reports as CSV.
@@ -13,6 +14,7 @@
 mod bench;
 mod bench_grpc;
 mod bench_projections;
+mod demo;
 mod export;
 mod rebuild;
 mod serve;
@@ -42,6 +44,9 @@ pub struct Cli {
 pub enum Command {
     /// Run the gRPC service on an embedded sled store.
     Serve(serve::ServeArgs),
+    /// Run the five canonical regional scenarios against a temporary server over gRPC and
+    /// print each region's report as of its key dates.
+    Demo(demo::DemoArgs),
     /// Recompute the log's hash chain and print the head digest.
     Verify(verify::VerifyArgs),
     /// Replay the log into a new generation of the books (service stopped), with progress.
@@ -74,6 +79,7 @@ pub fn init_tracing() {
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => serve::run(args),
+        Command::Demo(args) => demo::run(args),
         Command::Verify(args) => verify::run(args),
         Command::Rebuild(args) => rebuild::run(args),
         Command::Export(args) => export::run(args),

@@ -151,6 +151,19 @@ fn outflow(net: Yuan) -> Yuan {
     }
 }
 
+/// Books a benefit's expenditure: what left the BMI accounts, and what left the maternity
+/// accounts (the pooled fund's maternity line, or the maternity fund before the merger).
+fn benefit_expenditure(
+    lines: &mut MonthLines,
+    transaction: &Transaction,
+    position: u64,
+) -> Result<(), FoldError> {
+    let bmi = outflow(net_credit(transaction, &BMI_ACCOUNTS, position)?);
+    add(&mut lines.bmi_expenditure, bmi, position)?;
+    let maternity = outflow(net_credit(transaction, &MATERNITY_ACCOUNTS, position)?);
+    add(&mut lines.maternity_expenditure, maternity, position)
+}
+
 const BMI_ACCOUNTS: [Account; 3] = [
     Account::BmiPooledFund,
     Account::BmiPooledMaternity,
@@ -344,44 +357,17 @@ impl RegionBooks {
                 add(&mut lines.collected, collected.amount, position)?
             }
             Event::MedicalClaimSettled(claim) => {
-                add(
-                    &mut lines.bmi_expenditure,
-                    outflow(net(&BMI_ACCOUNTS)?),
-                    position,
-                )?;
-                add(
-                    &mut lines.maternity_expenditure,
-                    outflow(net(&MATERNITY_ACCOUNTS)?),
-                    position,
-                )?;
+                benefit_expenditure(lines, transaction, position)?;
                 add(&mut lines.maternity_medical, claim.paid, position)?;
                 lines.maternity_medical_person_times += 1;
             }
             Event::AllowanceGranted(granted) => {
-                add(
-                    &mut lines.bmi_expenditure,
-                    outflow(net(&BMI_ACCOUNTS)?),
-                    position,
-                )?;
-                add(
-                    &mut lines.maternity_expenditure,
-                    outflow(net(&MATERNITY_ACCOUNTS)?),
-                    position,
-                )?;
+                benefit_expenditure(lines, transaction, position)?;
                 add(&mut lines.allowance, granted.amount, position)?;
                 lines.allowance_person_times += 1;
             }
             Event::AllowanceStopped(stopped) => {
-                add(
-                    &mut lines.bmi_expenditure,
-                    outflow(net(&BMI_ACCOUNTS)?),
-                    position,
-                )?;
-                add(
-                    &mut lines.maternity_expenditure,
-                    outflow(net(&MATERNITY_ACCOUNTS)?),
-                    position,
-                )?;
+                benefit_expenditure(lines, transaction, position)?;
                 add(
                     &mut lines.allowance,
                     outflow(stopped.amount_withdrawn),

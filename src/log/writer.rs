@@ -296,26 +296,13 @@ impl Staging {
         }
     }
 
-    /// Checks one command and, if it is accepted, stages its events.
-    fn stage(
+    /// Refuses the command if the log head or a stream is not where it expects.
+    fn check_expectations(
         &mut self,
         tree: &sled::Tree,
         known: &mut KnownVersions<'_>,
         request: &AppendRequest,
-    ) -> Result<Appended> {
-        if let Some(record) = self.idempotency(tree, &request.command_id)? {
-            if record.request_digest != request.request_digest {
-                return Err(Error::IdempotencyConflict {
-                    command_id: request.command_id.clone(),
-                    first_position: record.first_position,
-                });
-            }
-            return Ok(Appended {
-                first_position: record.first_position,
-                count: record.count,
-                replayed: true,
-            });
-        }
+    ) -> Result<()> {
         if let Some(expected) = request.expected_head {
             let actual = self.next_position - 1;
             if actual != expected {
@@ -336,6 +323,30 @@ impl Staging {
                 });
             }
         }
+        Ok(())
+    }
+
+    /// Checks one command and, if it is accepted, stages its events.
+    fn stage(
+        &mut self,
+        tree: &sled::Tree,
+        known: &mut KnownVersions<'_>,
+        request: &AppendRequest,
+    ) -> Result<Appended> {
+        if let Some(record) = self.idempotency(tree, &request.command_id)? {
+            if record.request_digest != request.request_digest {
+                return Err(Error::IdempotencyConflict {
+                    command_id: request.command_id.clone(),
+                    first_position: record.first_position,
+                });
+            }
+            return Ok(Appended {
+                first_position: record.first_position,
+                count: record.count,
+                replayed: true,
+            });
+        }
+        self.check_expectations(tree, known, request)?;
         // Encode every event before touching the staged batch, so a command either stages
         // whole or not at all.
         let first_position = self.next_position;

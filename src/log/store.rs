@@ -238,27 +238,7 @@ impl Log {
         if let Some(from) = from {
             verify::verify(&shared.tree, head.position, from, &mut |_| {})?;
         }
-        let indexed = indexer::load_mark(&shared.tree)?;
-        if indexed > head.position {
-            return Err(Error::Corrupt {
-                position: head.position + 1,
-                reason: format!("the stream index reaches {indexed}, past the head"),
-            });
-        }
-        let mut unindexed = HashMap::new();
-        indexer::scan_streams(
-            &shared.tree,
-            indexed + 1,
-            head.position,
-            &mut |stream, version, position| {
-                unindexed.insert(stream, StreamTip { version, position });
-            },
-        )?;
-        {
-            let mut progress = shared.progress();
-            progress.durable = head.position;
-            progress.indexed = indexed;
-        }
+        let (indexed, unindexed) = recover_index(&shared, head)?;
         let (sender, receiver) = mpsc::channel(APPEND_QUEUE_DEPTH_MAX);
         let writer = Writer {
             shared: Arc::clone(&shared),
@@ -581,6 +561,33 @@ fn decode_position(value: &[u8]) -> Result<u64> {
             key: "stream index".to_owned(),
             reason: format!("position value is {} bytes", value.len()),
         })
+}
+
+/// Reads the stream index's mark and collects the tips of every stream written after it,
+/// which the writer must know without the index.
+fn recover_index(shared: &Shared, head: Head) -> Result<(u64, HashMap<String, StreamTip>)> {
+    let indexed = indexer::load_mark(&shared.tree)?;
+    if indexed > head.position {
+        return Err(Error::Corrupt {
+            position: head.position + 1,
+            reason: format!("the stream index reaches {indexed}, past the head"),
+        });
+    }
+    let mut unindexed = HashMap::new();
+    indexer::scan_streams(
+        &shared.tree,
+        indexed + 1,
+        head.position,
+        &mut |stream, version, position| {
+            unindexed.insert(stream, StreamTip { version, position });
+        },
+    )?;
+    {
+        let mut progress = shared.progress();
+        progress.durable = head.position;
+        progress.indexed = indexed;
+    }
+    Ok((indexed, unindexed))
 }
 
 /// Reads the stored head and checks it against the last block.

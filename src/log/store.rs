@@ -23,7 +23,7 @@ use super::writer::{APPEND_QUEUE_DEPTH_MAX, Job, StreamTip, Writer};
 /// The sled tree that holds the log.
 const TREE_NAME: &str = "ledger";
 /// sled's page cache, in bytes.
-const CACHE_BYTES: u64 = 256 * 1024 * 1024;
+const CACHE_BYTES: u64 = 64 * 1024 * 1024;
 
 /// How much of the chain to check when the log is opened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

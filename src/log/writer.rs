@@ -33,7 +33,7 @@ pub const APPEND_BATCH_EVENTS_MAX: usize = 20_000;
 pub const APPEND_QUEUE_DEPTH_MAX: usize = 8192;
 /// How many streams' current versions the writer keeps in memory (least recently used
 /// first out); the rest are looked up in the stream index.
-pub const STREAM_VERSION_CACHE_MAX: usize = 1 << 20;
+pub const STREAM_VERSION_CACHE_MAX: usize = 1 << 18;
 /// How far the stream index may fall behind the head, in events, before the writer waits
 /// for it; this bounds the writer's `unindexed` map.
 pub const INDEX_LAG_EVENTS_MAX: u64 = 2_000_000;

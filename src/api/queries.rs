@@ -11,9 +11,9 @@ use super::convert;
 use super::proto::{self, query_service_server::QueryService};
 use super::status;
 use crate::domain::event::{employer_stream, person_stream};
-use crate::domain::{EmployerId, Month, PersonId, RegionId, State, Yuan, evolve};
+use crate::domain::{EmployerId, Month, PersonId, RegionId, State, Yuan};
 use crate::projections::report::{self, RegionReport};
-use crate::projections::{Books, Ledger, MonthLines, stored};
+use crate::projections::{Books, Ledger, MonthLines};
 
 /// Serves the queries.
 #[derive(Debug, Clone)]
@@ -145,23 +145,11 @@ fn load_stream(
 ) -> Result<(State, Vec<proto::AppendedEvent>, u64), Status> {
     let mut state = State::new();
     let mut events = Vec::new();
-    let mut last = 0;
-    let log = ledger.log();
-    let version = log.stream_version(stream).map_err(status::from_log)?;
-    for envelope in log
-        .read_stream(stream, 1, version)
-        .map_err(status::from_log)?
-    {
-        let envelope = envelope.map_err(status::from_log)?;
-        if envelope.position > position {
-            break;
-        }
-        let event = stored::from_envelope(&envelope)
-            .map_err(|error| Status::data_loss(error.to_string()))?;
-        evolve(&mut state, &event);
-        events.push(appended(&envelope, &event));
-        last = envelope.position;
-    }
+    let last = ledger
+        .load_stream_until(&mut state, stream, position, &mut |envelope, event| {
+            events.push(appended(envelope, event));
+        })
+        .map_err(status::from_execute)?;
     Ok((state, events, last))
 }
 

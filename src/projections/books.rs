@@ -262,19 +262,6 @@ impl Books {
         self.position = position;
         Ok(())
     }
-
-    /// Marks a position as folded without an event of interest (a position whose event is
-    /// not a domain event); keeps the dense-order check meaningful.
-    pub fn skip(&mut self, position: u64) -> Result<(), FoldError> {
-        if position != self.position + 1 {
-            return Err(FoldError::OutOfOrder {
-                previous: self.position,
-                found: position,
-            });
-        }
-        self.position = position;
-        Ok(())
-    }
 }
 
 impl RegionBooks {

@@ -219,10 +219,43 @@ impl Ledger {
     /// Folds a stream into `state`; returns the version folded.
     pub fn load_stream(&self, state: &mut State, stream: &str) -> Result<u64, ExecuteError> {
         let version = self.log.stream_version(stream)?;
-        for envelope in self.log.read_stream(stream, 1, version)? {
-            evolve(state, &stored::from_envelope(&envelope?)?);
-        }
+        self.fold_stream(state, stream, version, u64::MAX, &mut |_, _| {})?;
         Ok(version)
+    }
+
+    /// Folds a stream's events up to log position `position` into `state` (the stream as
+    /// known then), handing each to `visit`; returns the last position folded (0: none).
+    pub fn load_stream_until(
+        &self,
+        state: &mut State,
+        stream: &str,
+        position: u64,
+        visit: &mut dyn FnMut(&Envelope, &Event),
+    ) -> Result<u64, ExecuteError> {
+        let version = self.log.stream_version(stream)?;
+        self.fold_stream(state, stream, version, position, visit)
+    }
+
+    fn fold_stream(
+        &self,
+        state: &mut State,
+        stream: &str,
+        version: u64,
+        position: u64,
+        visit: &mut dyn FnMut(&Envelope, &Event),
+    ) -> Result<u64, ExecuteError> {
+        let mut last = 0;
+        for envelope in self.log.read_stream(stream, 1, version)? {
+            let envelope = envelope?;
+            if envelope.position > position {
+                break;
+            }
+            let event = stored::from_envelope(&envelope)?;
+            evolve(state, &event);
+            visit(&envelope, &event);
+            last = envelope.position;
+        }
+        Ok(last)
     }
 
     fn read_events(

@@ -352,3 +352,58 @@ fn an_expected_head_that_moved_conflicts() {
     current.expected_head = Some(1);
     assert_eq!(log.append_blocking(current).unwrap().positions(), 2..3);
 }
+
+/// The envelopes a commit returns are the ones stored: same versions, hashes, time.
+#[test]
+fn committed_envelopes_are_the_stored_ones() {
+    let (_dir, log) = temp_log();
+    log.append_blocking(command("c0", vec![event("person/a", "0")]))
+        .unwrap();
+    let request = Arc::new(command(
+        "c1",
+        vec![event("person/a", "1"), event("employer/x", "2")],
+    ));
+    let committed = log.commit_blocking(Arc::clone(&request)).unwrap();
+    let built = committed
+        .envelopes(&request)
+        .expect("a new command's envelopes");
+    let stored: Vec<_> = log.read_range(2, 10).map(Result::unwrap).collect();
+    assert_eq!(built, stored);
+    // A retry appends nothing and has no stamps: its events are read from the log.
+    let retried = log.commit_blocking(Arc::clone(&request)).unwrap();
+    assert!(retried.appended.replayed);
+    assert_eq!(retried.appended.positions(), 2..4);
+    assert_eq!(retried.envelopes(&request), None);
+}
+
+/// A small group commit indexes its own events, so the index is level with the head
+/// when the append returns; a larger one is indexed behind it, and reads wait for that.
+#[test]
+fn small_commits_are_indexed_inline_and_large_ones_behind() {
+    let (_dir, log) = temp_log();
+    for index in 0..20 {
+        log.append_blocking(command(
+            &format!("small-{index}"),
+            vec![event(&format!("person/{}", index % 3), "x")],
+        ))
+        .unwrap();
+        assert_eq!(log.indexed_position(), log.head().position);
+    }
+    let large: Vec<_> = (0..fundledger::log::INLINE_INDEX_EVENTS_MAX + 1)
+        .map(|index| event(&format!("person/{}", index % 5), "y"))
+        .collect();
+    log.append_blocking(command("large", large)).unwrap();
+    // person/0 had 7 events (0, 3, …, 18) and gets every fifth of the 513.
+    assert_eq!(log.stream_version("person/0").unwrap(), 7 + 103);
+    let versions: Vec<u64> = log
+        .read_stream("person/0", 1, u64::MAX)
+        .unwrap()
+        .map(|envelope| envelope.unwrap().stream_version)
+        .collect();
+    assert_eq!(versions, (1..=110).collect::<Vec<_>>());
+    assert_eq!(log.indexed_position(), log.head().position);
+    // Once level again, a small commit indexes inline.
+    log.append_blocking(command("after", vec![event("person/9", "z")]))
+        .unwrap();
+    assert_eq!(log.indexed_position(), log.head().position);
+}

@@ -131,6 +131,60 @@ impl Appended {
     }
 }
 
+/// What the writer stamped on one appended event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EventStamp {
+    /// The event's version within its stream.
+    pub stream_version: u64,
+    /// The hash of the event before it in the log.
+    pub previous_hash: Hash,
+    /// The event's own hash.
+    pub hash: Hash,
+}
+
+/// An append's outcome with what the writer stamped on each new event, so a caller can
+/// build the envelopes without reading them back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Committed {
+    /// The positions.
+    pub appended: Appended,
+    /// The recorded time of the events (the server clock at the group commit).
+    pub recorded_at: jiff::Timestamp,
+    /// One stamp per event, in order; empty when the command was replayed.
+    pub stamps: Vec<EventStamp>,
+}
+
+impl Committed {
+    /// The envelopes of the appended events, from the events as submitted; `None` for a
+    /// replayed command (its events are in the log, not in this request).
+    pub fn envelopes(&self, request: &AppendRequest) -> Option<Vec<Envelope>> {
+        if self.appended.replayed || self.stamps.len() != request.events.len() {
+            return None;
+        }
+        let envelopes = request
+            .events
+            .iter()
+            .zip(&self.stamps)
+            .zip(self.appended.positions())
+            .map(|((event, stamp), position)| Envelope {
+                position,
+                stream_id: event.stream_id.clone(),
+                stream_version: stamp.stream_version,
+                event_type: event.event_type.clone(),
+                schema_version: event.schema_version,
+                business_date: event.business_date,
+                recorded_at: self.recorded_at,
+                command_id: request.command_id.clone(),
+                actor: request.actor.clone(),
+                payload: event.payload.clone(),
+                previous_hash: stamp.previous_hash,
+                hash: stamp.hash,
+            })
+            .collect();
+        Some(envelopes)
+    }
+}
+
 /// The last event's position and hash: the digest an auditor keeps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Head {

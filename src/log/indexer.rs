@@ -91,8 +91,12 @@ fn index_range(tree: &sled::Tree, from: u64, to: u64) -> Result<()> {
 }
 
 /// Runs until the log stops and the index has caught up with the durable head.
-pub(crate) fn run(shared: Arc<Shared>, mut indexed: u64) {
-    while let Some(durable) = shared.wait_for_unindexed(indexed) {
+pub(crate) fn run(shared: Arc<Shared>) {
+    let mut indexed = 0;
+    while let Some((mark, durable)) = shared.wait_for_unindexed() {
+        // The writer moves the mark itself only while the index is level with the head,
+        // so it never writes inside a range this thread is indexing.
+        indexed = mark;
         let to = durable.min(indexed + INDEX_BATCH_EVENTS_MAX);
         if let Err(error) = index_range(&shared.tree, indexed + 1, to) {
             tracing::error!(%error, "the stream indexer failed; stream reads will fail");

@@ -32,9 +32,9 @@ mod verify;
 mod writer;
 
 pub use envelope::{
-    AppendRequest, Appended, COMMAND_EVENTS_MAX, COMMAND_ID_BYTES_MAX, EVENT_TYPE_BYTES_MAX,
-    Envelope, ExpectedVersion, GENESIS_HASH, Hash, Head, NewEvent, PAYLOAD_BYTES_MAX,
-    STREAM_ID_BYTES_MAX,
+    AppendRequest, Appended, COMMAND_EVENTS_MAX, COMMAND_ID_BYTES_MAX, Committed,
+    EVENT_TYPE_BYTES_MAX, Envelope, EventStamp, ExpectedVersion, GENESIS_HASH, Hash, Head,
+    NewEvent, PAYLOAD_BYTES_MAX, STREAM_ID_BYTES_MAX,
 };
 pub use error::{Error, Result};
 pub use indexer::INDEX_BATCH_EVENTS_MAX;
@@ -42,5 +42,5 @@ pub use store::{EventIter, Log, LogConfig, OpenCheck, StreamIter, digest};
 pub use verify::{VERIFY_PROGRESS_EVENTS, VerifyReport};
 pub use writer::{
     APPEND_BATCH_COMMANDS_MAX, APPEND_BATCH_EVENTS_MAX, APPEND_QUEUE_DEPTH_MAX,
-    INDEX_LAG_EVENTS_MAX,
+    INDEX_LAG_EVENTS_MAX, INLINE_INDEX_EVENTS_MAX,
 };

@@ -11,8 +11,9 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::codec::{self, BlockCursor};
 use super::envelope::{
-    AppendRequest, Appended, COMMAND_EVENTS_MAX, COMMAND_ID_BYTES_MAX, EVENT_TYPE_BYTES_MAX,
-    Envelope, GENESIS_HASH, Hash, Head, PAYLOAD_BYTES_MAX, STREAM_ID_BYTES_MAX,
+    AppendRequest, Appended, COMMAND_EVENTS_MAX, COMMAND_ID_BYTES_MAX, Committed,
+    EVENT_TYPE_BYTES_MAX, Envelope, GENESIS_HASH, Hash, Head, PAYLOAD_BYTES_MAX,
+    STREAM_ID_BYTES_MAX,
 };
 use super::error::{Error, Result};
 use super::indexer;
@@ -93,8 +94,9 @@ impl Shared {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Makes a durable head visible to readers and to the indexer.
-    pub fn publish(&self, head: Head) {
+    /// Makes a durable head visible to readers and to the indexer; `indexed` says the
+    /// batch wrote its own stream-index entries and mark, so the index reaches the head.
+    pub fn publish(&self, head: Head, indexed: bool) {
         // Durable first: whoever reads the new head can then read every event up to it.
         self.durable.store(head.position, Ordering::Release);
         let mut current = self
@@ -104,17 +106,24 @@ impl Shared {
         *current = head;
         drop(current);
         self.head_watch.send_replace(head);
-        self.progress().durable = head.position;
+        let mut progress = self.progress();
+        progress.durable = head.position;
+        if indexed {
+            progress.indexed = head.position;
+        }
+        drop(progress);
         self.progress_changed.notify_all();
     }
 
-    /// The indexer waits here for events past `indexed`; `None` once the log stops and the
-    /// index has caught up.
-    pub fn wait_for_unindexed(&self, indexed: u64) -> Option<u64> {
+    /// The indexer waits here for durable events the index does not hold; returns the
+    /// index mark and the durable head, or `None` once the log stops and the index has
+    /// caught up. The mark may have moved without the indexer: the writer indexes a small
+    /// batch itself when the index is level with the head.
+    pub fn wait_for_unindexed(&self) -> Option<(u64, u64)> {
         let mut progress = self.progress();
         loop {
-            if progress.durable > indexed {
-                return Some(progress.durable);
+            if progress.durable > progress.indexed {
+                return Some((progress.indexed, progress.durable));
             }
             if progress.stopping {
                 return None;
@@ -125,8 +134,17 @@ impl Shared {
 
     /// The indexer reports its new mark.
     pub fn set_indexed(&self, indexed: u64) {
-        self.progress().indexed = indexed;
+        let mut progress = self.progress();
+        progress.indexed = progress.indexed.max(indexed);
+        drop(progress);
         self.progress_changed.notify_all();
+    }
+
+    /// The index mark, if the index holds every durable event (the indexer is idle).
+    pub fn indexed_if_level(&self) -> Option<u64> {
+        let progress = self.progress();
+        (progress.indexed == progress.durable && progress.index_error.is_none())
+            .then_some(progress.indexed)
     }
 
     /// The indexer reports that it stopped on an error.
@@ -253,12 +271,12 @@ impl Log {
             pruned_at: indexed,
         };
         let handle = std::thread::Builder::new()
-            .name("fundledger-log-writer".to_owned())
+            .name("log-writer".to_owned())
             .spawn(move || writer.run())?;
         let indexer_shared = Arc::clone(&shared);
         let indexer = std::thread::Builder::new()
-            .name("fundledger-log-indexer".to_owned())
-            .spawn(move || indexer::run(indexer_shared, indexed))?;
+            .name("log-indexer".to_owned())
+            .spawn(move || indexer::run(indexer_shared))?;
         tracing::info!(path = %config.path.display(), %head, "event log opened");
         Ok(Log {
             shared,
@@ -282,14 +300,23 @@ impl Log {
         validate(&request)?;
         let (reply, receive) = oneshot::channel();
         self.sender()?
-            .send(Job { request, reply })
+            .send(Job {
+                request: Arc::new(request),
+                reply,
+            })
             .await
             .map_err(|_| Error::WriterStopped)?;
-        receive.await.map_err(|_| Error::WriterStopped)?
+        Ok(receive.await.map_err(|_| Error::WriterStopped)??.appended)
     }
 
     /// [`Log::append`] for threads outside an async runtime.
     pub fn append_blocking(&self, request: AppendRequest) -> Result<Appended> {
+        Ok(self.commit_blocking(Arc::new(request))?.appended)
+    }
+
+    /// [`Log::append_blocking`] that also returns what the writer stamped on each event,
+    /// from which [`Committed::envelopes`] builds the envelopes without a read.
+    pub fn commit_blocking(&self, request: Arc<AppendRequest>) -> Result<Committed> {
         validate(&request)?;
         let (reply, receive) = oneshot::channel();
         self.sender()?

@@ -19,7 +19,9 @@ use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
 
 use super::codec::{self, BlockWriter, EventBodyRefV1, IdempotencyRecord};
-use super::envelope::{AppendRequest, Appended, ExpectedVersion, Hash, Head};
+use super::envelope::{
+    AppendRequest, Appended, Committed, EventStamp, ExpectedVersion, Hash, Head,
+};
 use super::error::{Error, Result};
 use super::keys;
 use super::store::Shared;
@@ -37,6 +39,9 @@ pub const STREAM_VERSION_CACHE_MAX: usize = 1 << 18;
 /// How far the stream index may fall behind the head, in events, before the writer waits
 /// for it; this bounds the writer's `unindexed` map.
 pub const INDEX_LAG_EVENTS_MAX: u64 = 2_000_000;
+/// The most events a group commit indexes itself (when the index is level with the head);
+/// larger ones are left to the indexer thread, so bulk appends are not slowed by the index.
+pub const INLINE_INDEX_EVENTS_MAX: usize = 512;
 /// How far the index must advance before the writer prunes its `unindexed` map.
 const UNINDEXED_PRUNE_EVENTS: u64 = 1 << 16;
 
@@ -45,8 +50,8 @@ const _: () = assert!(APPEND_BATCH_EVENTS_MAX as u64 <= INDEX_LAG_EVENTS_MAX);
 
 /// One queued append and the channel its result goes back on.
 pub(crate) struct Job {
-    pub request: AppendRequest,
-    pub reply: oneshot::Sender<Result<Appended>>,
+    pub request: Arc<AppendRequest>,
+    pub reply: oneshot::Sender<Result<Committed>>,
 }
 
 /// A stream's latest version and the position of that event.
@@ -155,7 +160,12 @@ impl Writer {
         }
         let now_micros = jiff::Timestamp::now().as_microsecond();
         let recorded_micros = now_micros.max(self.last_recorded_micros);
-        let mut staging = Staging::new(self.head, recorded_micros);
+        // A small batch writes its own index entries and mark when the index is level with
+        // the head, so readers of the streams it touches need not wait for the indexer.
+        let events: usize = jobs.iter().map(|job| job.request.events.len()).sum();
+        let inline_index = events <= INLINE_INDEX_EVENTS_MAX
+            && self.shared.indexed_if_level() == Some(self.head.position);
+        let mut staging = Staging::new(self.head, recorded_micros, inline_index);
         let mut outcomes = Vec::with_capacity(jobs.len());
         let mut known = KnownVersions {
             cache: &mut self.cache,
@@ -166,7 +176,7 @@ impl Writer {
         }
         let staged_any = outcomes
             .iter()
-            .any(|outcome| matches!(outcome, Ok(a) if !a.replayed));
+            .any(|outcome| matches!(outcome, Ok(committed) if !committed.appended.replayed));
         if staged_any {
             let tips = std::mem::take(&mut staging.tips);
             match staging.write(&self.shared, &self.file) {
@@ -176,13 +186,18 @@ impl Writer {
                         "log positions never go back"
                     );
                     for (stream_id, tip) in tips {
-                        if tip.position > 0 {
+                        if tip.position == 0 {
+                            continue;
+                        }
+                        if inline_index {
+                            self.cache.put(stream_id, tip.version);
+                        } else {
                             self.unindexed.insert(stream_id, tip);
                         }
                     }
                     self.head = head;
                     self.last_recorded_micros = recorded_micros;
-                    self.shared.publish(head);
+                    self.shared.publish(head, inline_index);
                 }
                 Err(error) => {
                     let reason = error.to_string();
@@ -220,6 +235,15 @@ struct Staging {
     commands: HashMap<String, IdempotencyRecord>,
     batch: sled::Batch,
     block: Option<BlockWriter>,
+    /// Whether the batch writes the stream-index entries of its events and the mark.
+    index: bool,
+}
+
+fn recorded_at(micros: i64) -> Result<jiff::Timestamp> {
+    jiff::Timestamp::from_microsecond(micros).map_err(|error| Error::InvalidAppend {
+        field: "recorded_at",
+        rule: format!("the server clock is out of range: {error}"),
+    })
 }
 
 /// The latest version of a stream in the stream index (0: none).
@@ -237,7 +261,7 @@ pub(crate) fn indexed_version(tree: &sled::Tree, stream_id: &str) -> Result<u64>
 }
 
 impl Staging {
-    fn new(head: Head, recorded_micros: i64) -> Self {
+    fn new(head: Head, recorded_micros: i64, index: bool) -> Self {
         Staging {
             next_position: head.position + 1,
             previous_hash: head.hash,
@@ -246,6 +270,7 @@ impl Staging {
             commands: HashMap::new(),
             batch: sled::Batch::default(),
             block: None,
+            index,
         }
     }
 
@@ -332,7 +357,7 @@ impl Staging {
         tree: &sled::Tree,
         known: &mut KnownVersions<'_>,
         request: &AppendRequest,
-    ) -> Result<Appended> {
+    ) -> Result<Committed> {
         if let Some(record) = self.idempotency(tree, &request.command_id)? {
             if record.request_digest != request.request_digest {
                 return Err(Error::IdempotencyConflict {
@@ -340,10 +365,14 @@ impl Staging {
                     first_position: record.first_position,
                 });
             }
-            return Ok(Appended {
-                first_position: record.first_position,
-                count: record.count,
-                replayed: true,
+            return Ok(Committed {
+                appended: Appended {
+                    first_position: record.first_position,
+                    count: record.count,
+                    replayed: true,
+                },
+                recorded_at: recorded_at(self.recorded_micros)?,
+                stamps: Vec::new(),
             });
         }
         self.check_expectations(tree, known, request)?;
@@ -377,10 +406,22 @@ impl Staging {
             })?;
             planned.push((event, version, body));
         }
+        let mut stamps = Vec::with_capacity(planned.len());
         for (event, version, body) in planned {
             let position = self.next_position;
             let hash = codec::chain_hash(&self.previous_hash, &body);
+            stamps.push(EventStamp {
+                stream_version: version,
+                previous_hash: self.previous_hash,
+                hash,
+            });
             self.push_block_item(position, &body, &hash);
+            if self.index {
+                self.batch.insert(
+                    keys::stream_entry(&event.stream_id, version),
+                    &position.to_be_bytes()[..],
+                );
+            }
             let tip = StreamTip { version, position };
             // The lookup above left a tip for every stream: update it without a new key.
             match self.tips.get_mut(event.stream_id.as_str()) {
@@ -404,10 +445,14 @@ impl Staging {
         self.batch
             .insert(keys::idempotency(&request.command_id), record.encode());
         self.commands.insert(request.command_id.clone(), record);
-        Ok(Appended {
-            first_position,
-            count,
-            replayed: false,
+        Ok(Committed {
+            appended: Appended {
+                first_position,
+                count,
+                replayed: false,
+            },
+            recorded_at: recorded_at(self.recorded_micros)?,
+            stamps,
         })
     }
 
@@ -445,6 +490,10 @@ impl Staging {
         })?;
         self.batch
             .insert(&keys::time(recorded, last_position)[..], &[][..]);
+        if self.index {
+            self.batch
+                .insert(keys::INDEXED, &last_position.to_be_bytes()[..]);
+        }
         self.batch.insert(
             keys::HEAD,
             codec::encode_head(last_position, &head.hash, self.recorded_micros),

@@ -4,7 +4,7 @@
 //! times on a conflict.
 
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use super::engine::{ProjectionError, Projector};
 use super::stored::{self, DecodeError};
@@ -15,6 +15,10 @@ use crate::log::{self, AppendRequest, Envelope, ExpectedVersion, Hash, Log};
 pub const COMMAND_ATTEMPTS_MAX: u32 = 5;
 /// The command id of the genesis rulebook load.
 pub const GENESIS_COMMAND_ID: &str = "genesis";
+/// How many decoded events the stream cache holds, over all streams.
+pub const STREAM_CACHE_EVENTS_MAX: usize = 1 << 16;
+/// Streams longer than this are read from the log each time instead of cached.
+pub const CACHED_STREAM_EVENTS_MAX: usize = 4096;
 
 /// Who sent a command and how to recognise a retry.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,11 +75,70 @@ struct Loaded {
     expected_head: Option<u64>,
 }
 
+/// A stream's first events, decoded; shared by the readers that fold it.
+type CachedEvents = Arc<Vec<Arc<(Envelope, Event)>>>;
+
+/// Decoded events of recently read streams. Stored events never change, so a cached
+/// prefix of a stream stays true; a reader folds it and reads only what came after.
+struct StreamCache {
+    streams: lru::LruCache<String, CachedEvents>,
+    events: usize,
+}
+
+impl StreamCache {
+    fn new() -> Self {
+        StreamCache {
+            streams: lru::LruCache::unbounded(),
+            events: 0,
+        }
+    }
+
+    fn get(&mut self, stream: &str) -> Option<CachedEvents> {
+        self.streams.get(stream).cloned()
+    }
+
+    /// Keeps `events` as the stream's cached prefix if it is longer than what is cached,
+    /// then drops the least recently used streams beyond the budget.
+    fn offer(&mut self, stream: &str, events: CachedEvents) {
+        if events.len() > CACHED_STREAM_EVENTS_MAX {
+            return;
+        }
+        let added = events.len();
+        match self.streams.get_mut(stream) {
+            Some(cached) if cached.len() >= added => return,
+            Some(cached) => {
+                self.events = self.events - cached.len() + added;
+                *cached = events;
+            }
+            None => {
+                self.events += added;
+                self.streams.put(stream.to_owned(), events);
+            }
+        }
+        while self.events > STREAM_CACHE_EVENTS_MAX {
+            match self.streams.pop_lru() {
+                Some((_, dropped)) => self.events -= dropped.len(),
+                None => break,
+            }
+        }
+    }
+}
+
 /// The ledger: the log, the books, and the command path between them.
-#[derive(Debug)]
 pub struct Ledger {
     log: Arc<Log>,
     projector: Projector,
+    streams: Mutex<StreamCache>,
+}
+
+impl std::fmt::Debug for Ledger {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("Ledger")
+            .field("log", &self.log)
+            .field("projector", &self.projector)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Ledger {
@@ -86,7 +149,11 @@ impl Ledger {
             append_genesis(&log)?;
         }
         let projector = Projector::open(Arc::clone(&log), projections_path)?;
-        Ok(Ledger { log, projector })
+        Ok(Ledger {
+            log,
+            projector,
+            streams: Mutex::new(StreamCache::new()),
+        })
     }
 
     /// The log.
@@ -129,19 +196,24 @@ impl Ledger {
                 .map(stored::to_new_event)
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(|error| ExecuteError::Encode(error.to_string()))?;
-            let request = AppendRequest {
+            let request = Arc::new(AppendRequest {
                 command_id: meta.command_id.clone(),
                 request_digest: meta.request_digest,
                 actor: meta.actor.clone(),
                 expectations,
                 expected_head,
                 events: new_events,
-            };
-            match self.log.append_blocking(request) {
-                Ok(appended) => {
+            });
+            match self.log.commit_blocking(Arc::clone(&request)) {
+                Ok(committed) => {
+                    let events = match committed.envelopes(&request) {
+                        // The events as decided, in the envelopes the writer stamped.
+                        Some(envelopes) => envelopes.into_iter().zip(events).collect(),
+                        None => self.read_events(committed.appended.positions())?,
+                    };
                     return Ok(Executed {
-                        replayed: appended.replayed,
-                        events: self.read_events(appended.positions())?,
+                        replayed: committed.appended.replayed,
+                        events,
                     });
                 }
                 Err(log::Error::VersionConflict { stream_id, .. }) => {
@@ -244,18 +316,53 @@ impl Ledger {
         position: u64,
         visit: &mut dyn FnMut(&Envelope, &Event),
     ) -> Result<u64, ExecuteError> {
+        let shared = self.stream_cache().get(stream);
+        let cached = shared.as_deref().map(Vec::as_slice).unwrap_or_default();
         let mut last = 0;
-        for envelope in self.log.read_stream(stream, 1, version)? {
-            let envelope = envelope?;
+        // Versions are dense from 1: the cache holds versions 1..=len.
+        let from_cache = cached
+            .len()
+            .min(usize::try_from(version).unwrap_or(usize::MAX));
+        for stored in &cached[..from_cache] {
+            let (envelope, event) = stored.as_ref();
             if envelope.position > position {
+                return Ok(last);
+            }
+            evolve(state, event);
+            visit(envelope, event);
+            last = envelope.position;
+        }
+        let next_version = from_cache as u64 + 1;
+        if next_version > version {
+            return Ok(last);
+        }
+        let mut read = Vec::new();
+        for envelope in self
+            .log
+            .read_stream(stream, next_version, version - from_cache as u64)?
+        {
+            let envelope = envelope?;
+            let event = stored::from_envelope(&envelope)?;
+            if envelope.position > position {
+                read.push(Arc::new((envelope, event)));
                 break;
             }
-            let event = stored::from_envelope(&envelope)?;
             evolve(state, &event);
             visit(&envelope, &event);
             last = envelope.position;
+            read.push(Arc::new((envelope, event)));
+        }
+        if cached.len() == from_cache && !read.is_empty() {
+            let mut events = Vec::with_capacity(from_cache + read.len());
+            events.extend_from_slice(cached);
+            events.extend(read);
+            self.stream_cache().offer(stream, Arc::new(events));
         }
         Ok(last)
+    }
+
+    fn stream_cache(&self) -> std::sync::MutexGuard<'_, StreamCache> {
+        self.streams.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     fn read_events(

@@ -11,6 +11,10 @@ use crate::api::client::{
 use crate::api::{ServerConfig, serve_with_shutdown};
 use crate::log::{Log, LogConfig};
 use crate::projections::Ledger;
+use std::future::Future;
+use tonic::transport::{Channel, Endpoint};
+use tonic_health::pb::HealthCheckRequest;
+use tonic_health::pb::health_client::HealthClient;
 
 fn header(command_id: String) -> Option<CommandHeader> {
     Some(CommandHeader {
@@ -58,47 +62,106 @@ pub async fn grpc_bench(clients: usize, commands_per_client: usize) -> anyhow::R
             .await?;
     }
 
+    let baseline = timed_phase(
+        &endpoint,
+        clients,
+        commands_per_client,
+        |channel, _, _| async move {
+            HealthClient::new(channel)
+                .check(HealthCheckRequest {
+                    service: String::new(),
+                })
+                .await?;
+            anyhow::Ok(())
+        },
+    )
+    .await?;
+    println!("{}", baseline.line("health Check (transport baseline)"));
+    let enroll = timed_phase(
+        &endpoint,
+        clients,
+        commands_per_client,
+        |channel, client, index| async move {
+            CommandServiceClient::new(channel)
+                .enroll(EnrollRequest {
+                    header: header(format!("bench-enroll-{client}-{index}")),
+                    person_id: format!("bench-person-{client}-{index}"),
+                    region: "beijing".to_owned(),
+                    employer_id: format!("bench-employer-{client}"),
+                    kind: PersonKind::Employee as i32,
+                    enrolled_on: "2020-02-01".to_owned(),
+                })
+                .await?;
+            anyhow::Ok(())
+        },
+    )
+    .await?;
+    println!("{}", enroll.line("Enroll commands"));
+    let _ = stop.send(());
+    server.await??;
+    log.shutdown()?;
+    Ok(())
+}
+
+/// Latencies of one timed phase and how long it took.
+struct Phase {
+    latencies: Vec<Duration>,
+    elapsed: Duration,
+}
+
+impl Phase {
+    fn line(&self, what: &str) -> String {
+        format!(
+            "{what}: {} in {:.2} s: {:.0} calls/s; latency p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+            self.latencies.len(),
+            self.elapsed.as_secs_f64(),
+            self.latencies.len() as f64 / self.elapsed.as_secs_f64().max(f64::EPSILON),
+            super::bench::percentile(&self.latencies, 0.50),
+            super::bench::percentile(&self.latencies, 0.99),
+            super::bench::percentile(&self.latencies, 1.0),
+        )
+    }
+}
+
+/// `clients` tasks, each on its own connection, make `calls_per_client` calls one after
+/// the other; every call's latency is kept.
+async fn timed_phase<F, Fut>(
+    endpoint: &str,
+    clients: usize,
+    calls_per_client: usize,
+    call: F,
+) -> anyhow::Result<Phase>
+where
+    F: Fn(Channel, usize, usize) -> Fut + Clone + Send + 'static,
+    Fut: Future<Output = anyhow::Result<()>> + Send,
+{
+    let mut channels = Vec::with_capacity(clients);
+    for _ in 0..clients {
+        channels.push(
+            Endpoint::from_shared(endpoint.to_owned())?
+                .connect()
+                .await?,
+        );
+    }
     let started = Instant::now();
     let mut tasks = Vec::with_capacity(clients);
-    for client in 0..clients {
-        let endpoint = endpoint.clone();
+    for (client, channel) in channels.into_iter().enumerate() {
+        let call = call.clone();
         tasks.push(tokio::spawn(async move {
-            let mut commands = CommandServiceClient::connect(endpoint).await?;
-            let mut latencies = Vec::with_capacity(commands_per_client);
-            for index in 0..commands_per_client {
+            let mut latencies = Vec::with_capacity(calls_per_client);
+            for index in 0..calls_per_client {
                 let begun = Instant::now();
-                commands
-                    .enroll(EnrollRequest {
-                        header: header(format!("bench-enroll-{client}-{index}")),
-                        person_id: format!("bench-person-{client}-{index}"),
-                        region: "beijing".to_owned(),
-                        employer_id: format!("bench-employer-{client}"),
-                        kind: PersonKind::Employee as i32,
-                        enrolled_on: "2020-02-01".to_owned(),
-                    })
-                    .await?;
+                call(channel.clone(), client, index).await?;
                 latencies.push(begun.elapsed());
             }
             anyhow::Ok(latencies)
         }));
     }
-    let mut latencies: Vec<Duration> = Vec::with_capacity(clients * commands_per_client);
+    let mut latencies = Vec::with_capacity(clients * calls_per_client);
     for task in tasks {
         latencies.extend(task.await??);
     }
     let elapsed = started.elapsed();
     latencies.sort_unstable();
-    println!(
-        "commands: {} in {:.2} s: {:.0} commands/s; latency p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
-        latencies.len(),
-        elapsed.as_secs_f64(),
-        latencies.len() as f64 / elapsed.as_secs_f64().max(f64::EPSILON),
-        super::bench::percentile(&latencies, 0.50),
-        super::bench::percentile(&latencies, 0.99),
-        super::bench::percentile(&latencies, 1.0),
-    );
-    let _ = stop.send(());
-    server.await??;
-    log.shutdown()?;
-    Ok(())
+    Ok(Phase { latencies, elapsed })
 }

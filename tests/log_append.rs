@@ -263,7 +263,11 @@ fn a_flipped_byte_is_found_and_named() {
     // Damage event 123 as stored, behind the log's back: flip one byte of its payload.
     let target = 123u64;
     {
-        let db = sled::open(dir.path()).unwrap();
+        let db = sled::Config::new()
+            .path(dir.path())
+            .segment_size(fundledger::log::SLED_SEGMENT_BYTES)
+            .open()
+            .unwrap();
         let tree = db.open_tree("ledger").unwrap();
         let mut key = vec![b'B'];
         key.extend_from_slice(&target.to_be_bytes());
@@ -406,4 +410,42 @@ fn small_commits_are_indexed_inline_and_large_ones_behind() {
     log.append_blocking(command("after", vec![event("person/9", "z")]))
         .unwrap();
     assert_eq!(log.indexed_position(), log.head().position);
+}
+
+/// sled 0.34 writes any item over a quarter of a segment to a blob file it never fsyncs;
+/// a leaf of 64 KiB blocks is such an item when sled rewrites it. The log's segments are
+/// large enough that nothing it stores, not even 16 MiB of blocks, lands in a blob file.
+#[test]
+fn no_tree_node_goes_to_an_unsynced_blob_file() {
+    let (dir, log) = temp_log();
+    let payload = "x".repeat(8 * 1024);
+    for command_index in 0..8 {
+        let events = (0..256)
+            .map(|index| event(&format!("person/{}", index % 7), &payload))
+            .collect();
+        log.append_blocking(command(&format!("c{command_index}"), events))
+            .unwrap();
+    }
+    log.shutdown().unwrap();
+    let blobs: Vec<_> = std::fs::read_dir(dir.path().join("blobs"))
+        .map(|entries| entries.map(|entry| entry.unwrap().file_name()).collect())
+        .unwrap_or_default();
+    assert!(blobs.is_empty(), "blob files written: {blobs:?}");
+    // And the store reads back whole.
+    drop(log);
+    let log = support::open(dir.path());
+    assert_eq!(log.head().position, 8 * 256);
+}
+
+/// A store made with sled's default segments is refused with a message, not opened.
+#[test]
+fn a_store_with_default_sled_segments_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(sled::open(dir.path()).unwrap());
+    let refused = Log::open(&LogConfig::new(dir.path()));
+    assert!(
+        matches!(&refused, Err(Error::Unsupported(reason)) if reason.contains("512 KiB segments")),
+        "{:?}",
+        refused.err()
+    );
 }

@@ -17,7 +17,8 @@ pub fn from_log(error: log::Error) -> Status {
         log::Error::Io(_)
         | log::Error::Storage(_)
         | log::Error::Poisoned(_)
-        | log::Error::IndexFailed(_) => Code::Internal,
+        | log::Error::IndexFailed(_)
+        | log::Error::Unsupported(_) => Code::Internal,
     };
     Status::new(code, error.to_string())
 }

@@ -62,6 +62,9 @@ pub enum Error {
     /// The stream indexer stopped on an error; stream reads fail until restart.
     #[error("the stream index failed: {0}")]
     IndexFailed(String),
+    /// The store cannot be opened as it is (made with settings this version refuses).
+    #[error("unsupported store: {0}")]
+    Unsupported(String),
     /// The writer thread is gone (the log is shutting down).
     #[error("the log writer has stopped")]
     WriterStopped,

@@ -25,6 +25,11 @@ use super::writer::{APPEND_QUEUE_DEPTH_MAX, Job, StreamTip, Writer};
 const TREE_NAME: &str = "ledger";
 /// sled's page cache, in bytes.
 const CACHE_BYTES: u64 = 64 * 1024 * 1024;
+/// sled's segment (and io buffer) size. sled 0.34 writes any item over a quarter of a
+/// segment to a blob file of its own and never fsyncs it, and a leaf of up to 17 blocks
+/// of 64 KiB is one item when sled rewrites it: with 8 MiB segments the limit is 2 MiB,
+/// so every tree node stays in the `db` file the writer fsyncs.
+pub const SLED_SEGMENT_BYTES: usize = 8 * 1024 * 1024;
 
 /// How much of the chain to check when the log is opened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -206,6 +211,7 @@ fn open_sled(path: &Path) -> Result<sled::Db> {
         let opened = sled::Config::new()
             .path(path)
             .cache_capacity(CACHE_BYTES)
+            .segment_size(SLED_SEGMENT_BYTES)
             .flush_every_ms(None)
             .open();
         match opened {
@@ -214,6 +220,15 @@ fn open_sled(path: &Path) -> Result<sled::Db> {
                     && started.elapsed() < Duration::from_millis(LOCK_WAIT_MS_MAX) =>
             {
                 std::thread::sleep(Duration::from_millis(LOCK_RETRY_MS));
+            }
+            Err(sled::Error::Unsupported(reason)) if reason.contains("io buffer size") => {
+                return Err(Error::Unsupported(format!(
+                    "{}: this store was made with sled's default 512 KiB segments, under \
+                     which sled writes tree nodes over 128 KiB to blob files it never \
+                     fsyncs, so its durability cannot be promised; replay its events \
+                     (`fundledger export events`) into a new store ({reason})",
+                    path.display()
+                )));
             }
             other => return Ok(other?),
         }

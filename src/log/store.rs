@@ -75,6 +75,8 @@ pub(crate) struct Shared {
     head_watch: tokio::sync::watch::Sender<Head>,
     progress: Mutex<Progress>,
     progress_changed: Condvar,
+    /// Why the log accepts no more appends (a failed write or fsync), if it does not.
+    poisoned: Mutex<Option<String>>,
 }
 
 /// How far the writer and the indexer have got; guarded by `Shared::progress`.
@@ -172,6 +174,22 @@ impl Shared {
         }
     }
 
+    /// Why the log accepts no more appends, if it does not.
+    pub fn poisoned(&self) -> Option<String> {
+        self.poisoned
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Refuses every later append: a write or fsync failed.
+    pub fn poison(&self, reason: &str) {
+        self.poisoned
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get_or_insert_with(|| reason.to_owned());
+    }
+
     fn stop_indexer(&self) {
         self.progress().stopping = true;
         self.progress_changed.notify_all();
@@ -262,6 +280,7 @@ impl Log {
             head_watch: tokio::sync::watch::Sender::new(head),
             progress: Mutex::new(Progress::default()),
             progress_changed: Condvar::new(),
+            poisoned: Mutex::new(None),
         });
         let from = match config.open_check {
             OpenCheck::Tail => None,
@@ -273,14 +292,20 @@ impl Log {
         }
         let (indexed, unindexed) = recover_index(&shared, head)?;
         let (sender, receiver) = mpsc::channel(APPEND_QUEUE_DEPTH_MAX);
+        let (syncer, sync_queue) = super::writer::sync_queue();
+        let syncer_shared = Arc::clone(&shared);
+        let syncer_thread = std::thread::Builder::new()
+            .name("log-syncer".to_owned())
+            .spawn(move || super::writer::sync(syncer_shared, file, sync_queue))?;
         let writer = Writer {
             shared: Arc::clone(&shared),
-            file,
+            syncer,
+            syncer_thread: Some(syncer_thread),
             receiver,
             group_commit_wait: config.group_commit_wait,
             head,
+            inline_indexed: 0,
             last_recorded_micros: recorded_micros,
-            poisoned: None,
             cache: super::writer::stream_version_cache(),
             unindexed,
             pruned_at: indexed,
@@ -450,9 +475,25 @@ impl Log {
 
     /// A stream's durable version (0: no stream), as of this call.
     pub fn stream_version(&self, stream_id: &str) -> Result<u64> {
-        self.shared
-            .wait_index_lag(self.shared.durable.load(Ordering::Acquire))?;
-        super::writer::indexed_version(&self.shared.tree, stream_id)
+        let durable = self.shared.durable.load(Ordering::Acquire);
+        self.shared.wait_index_lag(durable)?;
+        // A commit being fsynced may already hold index entries: skip those past the
+        // durable head, so no reader learns of a version that could still be lost.
+        for entry in self
+            .shared
+            .tree
+            .scan_prefix(keys::stream_prefix(stream_id))
+            .rev()
+        {
+            let (key, value) = entry?;
+            if decode_position(&value)? <= durable {
+                return keys::stream_entry_version(&key).ok_or_else(|| Error::Undecodable {
+                    key: format!("stream index of {stream_id}"),
+                    reason: "key too short".to_owned(),
+                });
+            }
+        }
+        Ok(0)
     }
 
     /// The durable outcome of a command id, if one was appended: its request digest, first

@@ -3,12 +3,16 @@
 //! It drains queued appends (up to [`APPEND_BATCH_COMMANDS_MAX`] commands or
 //! [`APPEND_BATCH_EVENTS_MAX`] events, waiting at most the configured group-commit wait),
 //! checks each command against the stream versions and idempotency records, stages the
-//! accepted ones into one sled batch, applies it, calls `flush()`, fsyncs sled's file
-//! itself (sled 0.34's flush uses `sync_file_range`, which is not power-loss durable),
-//! and only then acknowledges every waiter. A storage failure poisons the writer.
+//! accepted ones into one sled batch, applies it and calls `flush()`. The syncer thread
+//! then fsyncs sled's file itself (sled 0.34's flush uses `sync_file_range`, which is not
+//! power-loss durable) and only then makes the new head visible and acknowledges every
+//! waiter. The two overlap: while one fsync runs, the writer applies the next group
+//! commit, and one fsync covers every commit flushed before it began. A storage failure
+//! poisons the log: nothing after it is acknowledged.
 //!
-//! The stream index is written behind the writer by the indexer thread
-//! ([`super::indexer`]); the writer knows every stream version the index does not yet
+//! A small group commit writes its own stream-index entries when the index is level with
+//! the head; otherwise the index is written behind the writer by the indexer thread
+//! ([`super::indexer`]). The writer knows every stream version the index does not yet
 //! hold from its `unindexed` map, so version checks are exact without waiting for it.
 
 use std::collections::HashMap;
@@ -61,15 +65,40 @@ pub(crate) struct StreamTip {
     pub position: u64,
 }
 
+/// How many applied group commits may wait for the syncer before the writer waits.
+const SYNC_QUEUE_DEPTH: usize = 4;
+
+/// A group commit applied and flushed, waiting for the fsync that makes it durable.
+pub(crate) struct Pending {
+    /// The head after the commit, if it wrote anything.
+    head: Option<Head>,
+    /// Whether the commit wrote its own stream-index entries and mark.
+    indexed_inline: bool,
+    jobs: Vec<Job>,
+    outcomes: Vec<Result<Committed>>,
+}
+
+/// The channel from the writer to the syncer.
+pub(crate) fn sync_queue() -> (
+    std::sync::mpsc::SyncSender<Pending>,
+    std::sync::mpsc::Receiver<Pending>,
+) {
+    std::sync::mpsc::sync_channel(SYNC_QUEUE_DEPTH)
+}
+
 /// What the writer thread owns.
 pub(crate) struct Writer {
     pub shared: Arc<Shared>,
-    pub file: File,
+    pub syncer: std::sync::mpsc::SyncSender<Pending>,
+    /// Joined when the writer stops, after the syncer has acknowledged everything.
+    pub syncer_thread: Option<std::thread::JoinHandle<()>>,
     pub receiver: mpsc::Receiver<Job>,
     pub group_commit_wait: Duration,
+    /// The head as applied (it may be ahead of the durable head by what the syncer holds).
     pub head: Head,
+    /// The applied head up to which every commit indexed itself inline (0: none).
+    pub inline_indexed: u64,
     pub last_recorded_micros: i64,
-    pub poisoned: Option<String>,
     /// Durable versions of indexed streams, recently used.
     pub cache: lru::LruCache<String, u64>,
     /// Every stream with an event the index may not hold yet: its latest durable tip.
@@ -96,6 +125,17 @@ impl Writer {
             self.commit(jobs);
         }
         tracing::debug!(head = %self.head, "log writer stopped");
+        let Writer {
+            syncer,
+            syncer_thread,
+            ..
+        } = self;
+        drop(syncer);
+        if let Some(thread) = syncer_thread
+            && thread.join().is_err()
+        {
+            tracing::error!("the log syncer thread panicked");
+        }
     }
 
     fn drain(&mut self, first: Job) -> Vec<Job> {
@@ -143,19 +183,13 @@ impl Writer {
         Ok(())
     }
 
-    fn fail_all(jobs: Vec<Job>, reason: &str) {
-        for job in jobs {
-            let _ = job.reply.send(Err(Error::Poisoned(reason.to_owned())));
-        }
-    }
-
     fn commit(&mut self, jobs: Vec<Job>) {
-        if let Some(reason) = &self.poisoned {
-            Self::fail_all(jobs, reason);
+        if let Some(reason) = self.shared.poisoned() {
+            fail_all(jobs, &reason);
             return;
         }
         if let Err(error) = self.keep_index_close() {
-            Self::fail_all(jobs, &error.to_string());
+            fail_all(jobs, &error.to_string());
             return;
         }
         let now_micros = jiff::Timestamp::now().as_microsecond();
@@ -164,7 +198,8 @@ impl Writer {
         // the head, so readers of the streams it touches need not wait for the indexer.
         let events: usize = jobs.iter().map(|job| job.request.events.len()).sum();
         let inline_index = events <= INLINE_INDEX_EVENTS_MAX
-            && self.shared.indexed_if_level() == Some(self.head.position);
+            && (self.inline_indexed == self.head.position
+                || self.shared.indexed_if_level() == Some(self.head.position));
         let mut staging = Staging::new(self.head, recorded_micros, inline_index);
         let mut outcomes = Vec::with_capacity(jobs.len());
         let mut known = KnownVersions {
@@ -177,9 +212,10 @@ impl Writer {
         let staged_any = outcomes
             .iter()
             .any(|outcome| matches!(outcome, Ok(committed) if !committed.appended.replayed));
+        let mut written = None;
         if staged_any {
             let tips = std::mem::take(&mut staging.tips);
-            match staging.write(&self.shared, &self.file) {
+            match staging.apply(&self.shared) {
                 Ok(head) => {
                     assert!(
                         head.position >= self.head.position,
@@ -196,14 +232,17 @@ impl Writer {
                         }
                     }
                     self.head = head;
+                    if inline_index {
+                        self.inline_indexed = head.position;
+                    }
                     self.last_recorded_micros = recorded_micros;
-                    self.shared.publish(head, inline_index);
+                    written = Some(head);
                 }
                 Err(error) => {
                     let reason = error.to_string();
-                    tracing::error!(%reason, "durable write failed; the log writer is poisoned");
-                    self.poisoned = Some(reason.clone());
-                    Self::fail_all(jobs, &reason);
+                    tracing::error!(%reason, "write failed; the log writer is poisoned");
+                    self.shared.poison(&reason);
+                    fail_all(jobs, &reason);
                     return;
                 }
             }
@@ -211,12 +250,65 @@ impl Writer {
         tracing::trace!(
             commands = jobs.len(),
             head = self.head.position,
-            "group commit"
+            "group commit applied"
         );
-        for (job, outcome) in jobs.into_iter().zip(outcomes) {
-            let _ = job.reply.send(outcome);
+        // Even a commit that wrote nothing goes through the syncer: a replayed command
+        // may have read an idempotency record that is not durable yet.
+        let pending = Pending {
+            head: written,
+            indexed_inline: inline_index,
+            jobs,
+            outcomes,
+        };
+        if let Err(std::sync::mpsc::SendError(pending)) = self.syncer.send(pending) {
+            let reason = "the log syncer has stopped";
+            self.shared.poison(reason);
+            fail_all(pending.jobs, reason);
         }
     }
+}
+
+fn fail_all(jobs: Vec<Job>, reason: &str) {
+    for job in jobs {
+        let _ = job.reply.send(Err(Error::Poisoned(reason.to_owned())));
+    }
+}
+
+/// The syncer thread: fsyncs sled's file once for every group commit the writer applied
+/// and flushed before the fsync began, then publishes their heads and acknowledges them in
+/// order. A failed fsync poisons the log: nothing after it is acknowledged.
+pub(crate) fn sync(shared: Arc<Shared>, file: File, receiver: std::sync::mpsc::Receiver<Pending>) {
+    while let Ok(first) = receiver.recv() {
+        let mut batch = vec![first];
+        while let Ok(next) = receiver.try_recv() {
+            batch.push(next);
+        }
+        let wrote = batch.iter().any(|pending| pending.head.is_some());
+        let synced = match shared.poisoned() {
+            Some(reason) => Err(reason),
+            None if wrote => file.sync_data().map_err(|error| error.to_string()),
+            None => Ok(()),
+        };
+        if let Err(reason) = synced {
+            if shared.poisoned().is_none() {
+                tracing::error!(%reason, "fsync failed; the log writer is poisoned");
+                shared.poison(&reason);
+            }
+            for pending in batch {
+                fail_all(pending.jobs, &reason);
+            }
+            continue;
+        }
+        for pending in batch {
+            if let Some(head) = pending.head {
+                shared.publish(head, pending.indexed_inline);
+            }
+            for (job, outcome) in pending.jobs.into_iter().zip(pending.outcomes) {
+                let _ = job.reply.send(outcome);
+            }
+        }
+    }
+    tracing::debug!("log syncer stopped");
 }
 
 /// Where the writer finds a stream's durable version before asking the index.
@@ -476,8 +568,9 @@ impl Staging {
         }
     }
 
-    /// Applies the batch, flushes, fsyncs; returns the new head.
-    fn write(mut self, shared: &Shared, file: &File) -> Result<Head> {
+    /// Applies the batch and flushes it to sled's file (not yet fsynced); returns the new
+    /// head.
+    fn apply(mut self, shared: &Shared) -> Result<Head> {
         self.close_block();
         let last_position = self.next_position - 1;
         let head = Head {
@@ -500,7 +593,6 @@ impl Staging {
         );
         shared.tree.apply_batch(self.batch)?;
         shared.tree.flush()?;
-        file.sync_data()?;
         Ok(head)
     }
 }

@@ -142,6 +142,51 @@ fn wait_for_index(log: &Log, phase: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// CPU seconds (user + system) each thread of this process has used, by thread name
+/// (threads of one name summed). Linux only; empty elsewhere.
+fn thread_cpu_seconds() -> std::collections::BTreeMap<String, f64> {
+    let mut seconds = std::collections::BTreeMap::new();
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return seconds;
+    };
+    // Clock ticks per second: 100 on every Linux this runs on (USER_HZ).
+    const TICKS: f64 = 100.0;
+    for task in tasks.flatten() {
+        let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) else {
+            continue;
+        };
+        // The name is in parentheses and may hold spaces; fields follow the last ')'.
+        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
+            continue;
+        };
+        let name = stat[open + 1..close].to_owned();
+        let fields: Vec<&str> = stat[close + 1..].split_whitespace().collect();
+        // After the name: state is field 3 of stat(5), utime 14 and stime 15.
+        let ticks = |index: usize| {
+            fields
+                .get(index - 3)
+                .and_then(|value| value.parse::<f64>().ok())
+                .unwrap_or(0.0)
+        };
+        *seconds.entry(name).or_insert(0.0) += (ticks(14) + ticks(15)) / TICKS;
+    }
+    seconds
+}
+
+/// Prints the CPU microseconds per event each log thread spent since `before`.
+fn print_thread_cpu(before: &std::collections::BTreeMap<String, f64>, events: u64) {
+    let after = thread_cpu_seconds();
+    let parts: Vec<String> = ["log-writer", "log-syncer", "log-indexer"]
+        .iter()
+        .map(|name| {
+            let used = after.get(*name).copied().unwrap_or(0.0)
+                - before.get(*name).copied().unwrap_or(0.0);
+            format!("{name} {:.2} µs", used * 1e6 / events.max(1) as f64)
+        })
+        .collect();
+    println!("  CPU per event: {}", parts.join(", "));
+}
+
 fn log_bench(options: &LogBench) -> anyhow::Result<()> {
     let temporary = tempfile::tempdir()?;
     let path = options
@@ -153,6 +198,7 @@ fn log_bench(options: &LogBench) -> anyhow::Result<()> {
     let log = Arc::new(Log::open(&config)?);
     println!("bench log: store {}", path.display());
 
+    let cpu_before = thread_cpu_seconds();
     let started = Instant::now();
     let batches = options.batched_events / options.batch.max(1);
     let submitters: Vec<_> = (0..options.submitters.max(1))
@@ -198,8 +244,10 @@ fn log_bench(options: &LogBench) -> anyhow::Result<()> {
     );
 
     wait_for_index(&log, "batched")?;
+    print_thread_cpu(&cpu_before, batches * options.batch);
 
     let per_appender = options.single_events / options.appenders.max(1);
+    let cpu_before = thread_cpu_seconds();
     let started = Instant::now();
     let workers: Vec<_> = (0..options.appenders)
         .map(|appender| {
@@ -240,6 +288,7 @@ fn log_bench(options: &LogBench) -> anyhow::Result<()> {
     );
 
     wait_for_index(&log, "concurrent")?;
+    print_thread_cpu(&cpu_before, singles);
 
     let head = log.head().position;
     let started = Instant::now();

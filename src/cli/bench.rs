@@ -144,7 +144,7 @@ fn wait_for_index(log: &Log, phase: &str) -> anyhow::Result<()> {
 
 /// CPU seconds (user + system) each thread of this process has used, by thread name
 /// (threads of one name summed). Linux only; empty elsewhere.
-fn thread_cpu_seconds() -> std::collections::BTreeMap<String, f64> {
+pub(super) fn thread_cpu_seconds() -> std::collections::BTreeMap<String, f64> {
     let mut seconds = std::collections::BTreeMap::new();
     let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
         return seconds;

@@ -107,18 +107,22 @@ pub async fn grpc_bench(clients: usize, commands_per_client: usize) -> anyhow::R
 struct Phase {
     latencies: Vec<Duration>,
     elapsed: Duration,
+    /// CPU seconds the whole process (server and clients) used.
+    cpu_seconds: f64,
 }
 
 impl Phase {
     fn line(&self, what: &str) -> String {
         format!(
-            "{what}: {} in {:.2} s: {:.0} calls/s; latency p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+            "{what}: {} in {:.2} s: {:.0} calls/s; latency p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms; \
+             CPU {:.0} µs per call (server and clients)",
             self.latencies.len(),
             self.elapsed.as_secs_f64(),
             self.latencies.len() as f64 / self.elapsed.as_secs_f64().max(f64::EPSILON),
             super::bench::percentile(&self.latencies, 0.50),
             super::bench::percentile(&self.latencies, 0.99),
             super::bench::percentile(&self.latencies, 1.0),
+            self.cpu_seconds * 1e6 / self.latencies.len().max(1) as f64,
         )
     }
 }
@@ -143,6 +147,7 @@ where
                 .await?,
         );
     }
+    let cpu_before: f64 = super::bench::thread_cpu_seconds().values().sum();
     let started = Instant::now();
     let mut tasks = Vec::with_capacity(clients);
     for (client, channel) in channels.into_iter().enumerate() {
@@ -162,6 +167,11 @@ where
         latencies.extend(task.await??);
     }
     let elapsed = started.elapsed();
+    let cpu_seconds = super::bench::thread_cpu_seconds().values().sum::<f64>() - cpu_before;
     latencies.sort_unstable();
-    Ok(Phase { latencies, elapsed })
+    Ok(Phase {
+        latencies,
+        elapsed,
+        cpu_seconds,
+    })
 }

@@ -168,20 +168,45 @@ impl Ledger {
 
     /// Decides and appends a command; a retry of an appended command id returns the
     /// original events.
+    ///
+    /// The writer recognises a retry when it is appended again, so the log is asked
+    /// about the command id only when the command fails: a retry may well fail to decide
+    /// now (its person is enrolled already, by itself), and it must still get its
+    /// original answer.
     pub fn execute(&self, command: &Command, meta: &CommandMeta) -> Result<Executed, ExecuteError> {
-        if let Some((digest, appended)) = self.log.command_record(&meta.command_id)? {
-            if digest != meta.request_digest {
-                return Err(log::Error::IdempotencyConflict {
-                    command_id: meta.command_id.clone(),
-                    first_position: appended.first_position,
-                }
-                .into());
-            }
-            return Ok(Executed {
-                replayed: true,
-                events: self.read_events(appended.positions())?,
-            });
+        match self.decide_and_append(command, meta) {
+            Ok(executed) => Ok(executed),
+            Err(error) => match self.replay(meta)? {
+                Some(executed) => Ok(executed),
+                None => Err(error),
+            },
         }
+    }
+
+    /// The original outcome of an appended command id; a refusal if it came with another
+    /// request.
+    fn replay(&self, meta: &CommandMeta) -> Result<Option<Executed>, ExecuteError> {
+        let Some((digest, appended)) = self.log.command_record(&meta.command_id)? else {
+            return Ok(None);
+        };
+        if digest != meta.request_digest {
+            return Err(log::Error::IdempotencyConflict {
+                command_id: meta.command_id.clone(),
+                first_position: appended.first_position,
+            }
+            .into());
+        }
+        Ok(Some(Executed {
+            replayed: true,
+            events: self.read_events(appended.positions())?,
+        }))
+    }
+
+    fn decide_and_append(
+        &self,
+        command: &Command,
+        meta: &CommandMeta,
+    ) -> Result<Executed, ExecuteError> {
         for _ in 0..COMMAND_ATTEMPTS_MAX {
             let rules = self.projector.rules_at_head()?;
             let Loaded {
@@ -288,10 +313,9 @@ impl Ledger {
         Ok(())
     }
 
-    /// Folds a stream into `state`; returns the version folded.
+    /// Folds a stream into `state`; returns the version folded (its durable version).
     pub fn load_stream(&self, state: &mut State, stream: &str) -> Result<u64, ExecuteError> {
-        let version = self.log.stream_version(stream)?;
-        self.fold_stream(state, stream, version, u64::MAX, &mut |_, _| {})?;
+        let (_, version) = self.fold_stream(state, stream, u64::MAX, &mut |_, _| {})?;
         Ok(version)
     }
 
@@ -304,61 +328,58 @@ impl Ledger {
         position: u64,
         visit: &mut dyn FnMut(&Envelope, &Event),
     ) -> Result<u64, ExecuteError> {
-        let version = self.log.stream_version(stream)?;
-        self.fold_stream(state, stream, version, position, visit)
+        let (last, _) = self.fold_stream(state, stream, position, visit)?;
+        Ok(last)
     }
 
+    /// Folds the stream's durable events up to log position `position`: the cached prefix,
+    /// then whatever the log holds after it. Returns the last position and the last
+    /// version folded.
     fn fold_stream(
         &self,
         state: &mut State,
         stream: &str,
-        version: u64,
         position: u64,
         visit: &mut dyn FnMut(&Envelope, &Event),
-    ) -> Result<u64, ExecuteError> {
+    ) -> Result<(u64, u64), ExecuteError> {
         let shared = self.stream_cache().get(stream);
         let cached = shared.as_deref().map(Vec::as_slice).unwrap_or_default();
-        let mut last = 0;
+        let (mut last, mut version) = (0, 0);
         // Versions are dense from 1: the cache holds versions 1..=len.
-        let from_cache = cached
-            .len()
-            .min(usize::try_from(version).unwrap_or(usize::MAX));
-        for stored in &cached[..from_cache] {
+        for stored in cached {
             let (envelope, event) = stored.as_ref();
             if envelope.position > position {
-                return Ok(last);
+                return Ok((last, version));
             }
             evolve(state, event);
             visit(envelope, event);
-            last = envelope.position;
-        }
-        let next_version = from_cache as u64 + 1;
-        if next_version > version {
-            return Ok(last);
+            (last, version) = (envelope.position, envelope.stream_version);
         }
         let mut read = Vec::new();
         for envelope in self
             .log
-            .read_stream(stream, next_version, version - from_cache as u64)?
+            .read_stream(stream, cached.len() as u64 + 1, u64::MAX)?
         {
             let envelope = envelope?;
             let event = stored::from_envelope(&envelope)?;
-            if envelope.position > position {
-                read.push(Arc::new((envelope, event)));
+            let past = envelope.position > position;
+            if !past {
+                evolve(state, &event);
+                visit(&envelope, &event);
+                (last, version) = (envelope.position, envelope.stream_version);
+            }
+            read.push(Arc::new((envelope, event)));
+            if past {
                 break;
             }
-            evolve(state, &event);
-            visit(&envelope, &event);
-            last = envelope.position;
-            read.push(Arc::new((envelope, event)));
         }
-        if cached.len() == from_cache && !read.is_empty() {
-            let mut events = Vec::with_capacity(from_cache + read.len());
+        if !read.is_empty() {
+            let mut events = Vec::with_capacity(cached.len() + read.len());
             events.extend_from_slice(cached);
             events.extend(read);
             self.stream_cache().offer(stream, Arc::new(events));
         }
-        Ok(last)
+        Ok((last, version))
     }
 
     fn stream_cache(&self) -> std::sync::MutexGuard<'_, StreamCache> {

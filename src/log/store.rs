@@ -1,6 +1,5 @@
 //! The log handle: open and recover, append through the writer, read back.
 
-use std::collections::HashMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -19,7 +18,7 @@ use super::error::{Error, Result};
 use super::indexer;
 use super::keys;
 use super::verify::{self, VerifyFrom};
-use super::writer::{APPEND_QUEUE_DEPTH_MAX, Job, StreamTip, Writer};
+use super::writer::{APPEND_QUEUE_DEPTH_MAX, FastMap, Job, StreamTip, Writer};
 
 /// The sled tree that holds the log.
 const TREE_NAME: &str = "ledger";
@@ -648,7 +647,7 @@ fn decode_position(value: &[u8]) -> Result<u64> {
 
 /// Reads the stream index's mark and collects the tips of every stream written after it,
 /// which the writer must know without the index.
-fn recover_index(shared: &Shared, head: Head) -> Result<(u64, HashMap<String, StreamTip>)> {
+fn recover_index(shared: &Shared, head: Head) -> Result<(u64, FastMap<String, StreamTip>)> {
     let indexed = indexer::load_mark(&shared.tree)?;
     if indexed > head.position {
         return Err(Error::Corrupt {
@@ -656,7 +655,7 @@ fn recover_index(shared: &Shared, head: Head) -> Result<(u64, HashMap<String, St
             reason: format!("the stream index reaches {indexed}, past the head"),
         });
     }
-    let mut unindexed = HashMap::new();
+    let mut unindexed = FastMap::default();
     indexer::scan_streams(
         &shared.tree,
         indexed + 1,

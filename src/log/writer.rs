@@ -48,9 +48,12 @@ pub const STREAM_VERSION_CACHE_MAX: usize = 1 << 18;
 /// How far the stream index may fall behind the head, in events, before the writer waits
 /// for it; this bounds the writer's `unindexed` map.
 pub const INDEX_LAG_EVENTS_MAX: u64 = 2_000_000;
-/// The most events a group commit indexes itself (when the index is level with the head);
-/// larger ones are left to the indexer thread, so bulk appends are not slowed by the index.
-pub const INLINE_INDEX_EVENTS_MAX: usize = 512;
+/// The most events a group commit indexes itself (when the index is level with the head).
+/// An index entry costs sled about as much as the rest of the event, so under load the
+/// indexer thread writes them on the other core while the writer goes on (measured with
+/// 64 concurrent appenders: writer CPU 14 µs per event instead of 24 with inline entries);
+/// at low load a lone command indexes itself and the next read need not wait.
+pub const INLINE_INDEX_EVENTS_MAX: usize = 16;
 /// How far the index must advance before the writer prunes its `unindexed` map.
 const UNINDEXED_PRUNE_EVENTS: u64 = 1 << 16;
 

@@ -446,8 +446,55 @@ fn a_store_with_default_sled_segments_is_refused() {
     drop(sled::open(dir.path()).unwrap());
     let refused = Log::open(&LogConfig::new(dir.path()));
     assert!(
-        matches!(&refused, Err(Error::Unsupported(reason)) if reason.contains("512 KiB segments")),
+        matches!(&refused, Err(Error::Unsupported(reason)) if reason.contains("smaller sled segments")),
         "{:?}",
         refused.err()
     );
+}
+
+/// Regression: after a commit too large to index itself, once the index has caught up, a
+/// run of small commits that index themselves must keep a stream's versions dense (an old
+/// unindexed tip once shadowed the new versions, and the same version was written twice).
+#[test]
+fn versions_stay_dense_when_small_commits_follow_a_large_one() {
+    let (_dir, log) = temp_log();
+    let large: Vec<_> = (0..fundledger::log::INLINE_INDEX_EVENTS_MAX + 1)
+        .map(|_| event("person/a", "bulk"))
+        .collect();
+    let bulk = large.len() as u64;
+    log.append_blocking(command("large", large)).unwrap();
+    // Wait for the indexer: then small commits index themselves.
+    assert_eq!(log.stream_version("person/a").unwrap(), bulk);
+    for index in 0..3 {
+        log.append_blocking(command(
+            &format!("small-{index}"),
+            vec![event("person/a", "x")],
+        ))
+        .unwrap();
+        assert_eq!(log.indexed_position(), log.head().position);
+    }
+    let versions: Vec<u64> = log
+        .read_range(1, u64::MAX)
+        .map(|envelope| envelope.unwrap().stream_version)
+        .collect();
+    assert_eq!(versions, (1..=bulk + 3).collect::<Vec<_>>());
+    assert_eq!(log.stream_version("person/a").unwrap(), bulk + 3);
+}
+
+/// A command must append at least one event.
+#[test]
+fn an_empty_command_is_refused() {
+    let (_dir, log) = temp_log();
+    let refused = log.append_blocking(command("empty", Vec::new()));
+    assert!(
+        matches!(
+            refused,
+            Err(Error::InvalidAppend {
+                field: "events",
+                ..
+            })
+        ),
+        "{refused:?}"
+    );
+    assert_eq!(log.head().position, 0);
 }

@@ -148,7 +148,8 @@ pub struct EventStamp {
 pub struct Committed {
     /// The positions.
     pub appended: Appended,
-    /// The recorded time of the events (the server clock at the group commit).
+    /// The recorded time of the events (the server clock at the group commit); for a
+    /// replayed command, the time of the commit that answered the retry, not the original.
     pub recorded_at: jiff::Timestamp,
     /// One stamp per event, in order; empty when the command was replayed.
     pub stamps: Vec<EventStamp>,

@@ -1,7 +1,8 @@
 //! The indexer thread: writes the stream index behind the writer.
 //!
 //! One sled key per event is the costliest write sled 0.34 makes, so the writer's hot path
-//! stores only blocks and idempotency records; this thread reads the durable blocks and
+//! stores only blocks and idempotency records (a commit of a few events, made while the
+//! index is level with the head, indexes itself); this thread reads the durable blocks and
 //! writes `S` entries followed by the `X` mark of how far it got. The index is derived
 //! data: after a crash it resumes from its mark, and the writer rebuilds its map of
 //! unindexed stream tips from the same point.
@@ -96,9 +97,8 @@ pub(crate) fn run(shared: Arc<Shared>) {
     while let Some((mark, durable)) = shared.wait_for_unindexed() {
         // The writer moves the mark itself only while the index is level with the head,
         // so it never writes inside a range this thread is indexing.
-        indexed = mark;
-        let to = durable.min(indexed + INDEX_BATCH_EVENTS_MAX);
-        if let Err(error) = index_range(&shared.tree, indexed + 1, to) {
+        let to = durable.min(mark + INDEX_BATCH_EVENTS_MAX);
+        if let Err(error) = index_range(&shared.tree, mark + 1, to) {
             tracing::error!(%error, "the stream indexer failed; stream reads will fail");
             shared.index_failed(error.to_string());
             return;

@@ -1,8 +1,9 @@
 //! The key layout of the one sled tree that holds the log.
 //!
 //! Everything lives in one tree so that one `apply_batch` commits a command's events, its
-//! idempotency record and the new head atomically; the stream index (`S`, then `X`) is
-//! written behind them by the indexer, one entry at a time, then its mark.
+//! idempotency record and the new head atomically. The stream index (`S`, then `X`) is
+//! written in the same batch by a small group commit when the index is level with the
+//! head, and otherwise behind them by the indexer, one entry at a time, then its mark.
 //!
 //! | key | value |
 //! |---|---|

@@ -7,8 +7,9 @@
 //! - An append is acknowledged only after its batch is applied, flushed and fsynced.
 //! - A command's events, its idempotency record and the new head commit atomically, in one
 //!   sled batch, under optimistic concurrency on stream versions.
-//! - The stream index is derived: the indexer writes it behind the writer, entry by entry
-//!   then its mark, and resumes from the mark after a crash; stream reads wait for it.
+//! - The stream index is derived: a small commit made while the index is level writes its
+//!   own entries; otherwise the indexer writes them behind the writer, entry by entry then
+//!   its mark, and resumes from the mark after a crash; stream reads wait for it.
 //! - Positions are dense from 1; every event's hash chains to the one before it.
 //! - Readers never see past the last acknowledged position.
 //!
@@ -16,7 +17,8 @@
 //! - `envelope.rs`: what is stored and what callers hand in; limits.
 //! - `codec.rs`: the one module that turns records into bytes (format bytes, framing).
 //! - `keys.rs`: the key layout of the single sled tree.
-//! - `writer.rs`: the writer thread and group commit.
+//! - `writer.rs`: the writer thread (group commit) and the syncer thread (fsync, then
+//!   acknowledgement).
 //! - `indexer.rs`: the indexer thread that writes the stream index behind the writer.
 //! - `store.rs`: the [`Log`] handle: open, recover, append, read.
 //! - `verify.rs`: chain verification.

@@ -64,7 +64,7 @@ impl LogConfig {
     }
 }
 
-/// State shared by the handle, the readers, the writer and the indexer.
+/// State shared by the handle, the readers, the writer, the syncer and the indexer.
 pub(crate) struct Shared {
     pub tree: sled::Tree,
     /// The last acknowledged (durable) position: readers never see past it.
@@ -240,10 +240,10 @@ fn open_sled(path: &Path) -> Result<sled::Db> {
             }
             Err(sled::Error::Unsupported(reason)) if reason.contains("io buffer size") => {
                 return Err(Error::Unsupported(format!(
-                    "{}: this store was made with sled's default 512 KiB segments, under \
-                     which sled writes tree nodes over 128 KiB to blob files it never \
-                     fsyncs, so its durability cannot be promised; replay its events \
-                     (`fundledger export events`) into a new store ({reason})",
+                    "{}: this store was made with smaller sled segments ({reason}); with \
+                     them sled writes tree nodes over a quarter segment to blob files it \
+                     never fsyncs, so its durability cannot be promised; replay its events \
+                     (`fundledger export events`) into a new store",
                     path.display()
                 )));
             }
@@ -596,10 +596,12 @@ fn validate(request: &AppendRequest) -> Result<()> {
             format!("must be at most {COMMAND_ID_BYTES_MAX} bytes"),
         );
     }
-    if request.events.len() > COMMAND_EVENTS_MAX {
+    // An empty command would store an idempotency record with no position of its own,
+    // whose durability no reader could tell.
+    if request.events.is_empty() || request.events.len() > COMMAND_EVENTS_MAX {
         return invalid(
             "events",
-            format!("a command appends at most {COMMAND_EVENTS_MAX} events"),
+            format!("a command appends 1 to {COMMAND_EVENTS_MAX} events"),
         );
     }
     for (stream_id, _) in &request.expectations {

@@ -58,7 +58,11 @@ pub const INLINE_INDEX_EVENTS_MAX: usize = 16;
 const UNINDEXED_PRUNE_EVENTS: u64 = 1 << 16;
 
 const _: () = assert!(super::envelope::COMMAND_EVENTS_MAX <= APPEND_BATCH_EVENTS_MAX);
-const _: () = assert!(APPEND_BATCH_EVENTS_MAX as u64 <= INDEX_LAG_EVENTS_MAX);
+// The writer waits for the index to come within INDEX_LAG_EVENTS_MAX of the applied head,
+// and the index only reaches durable events: the commits waiting for the syncer (its
+// queue, the batch it is fsyncing, the one being sent) must fit well inside that lag.
+const _: () =
+    assert!(((SYNC_QUEUE_DEPTH + 2) * APPEND_BATCH_EVENTS_MAX) as u64 <= INDEX_LAG_EVENTS_MAX / 4);
 
 /// One queued append and the channel its result goes back on.
 pub(crate) struct Job {
@@ -107,9 +111,10 @@ pub(crate) struct Writer {
     /// The applied head up to which every commit indexed itself inline (0: none).
     pub inline_indexed: u64,
     pub last_recorded_micros: i64,
-    /// Durable versions of indexed streams, recently used.
+    /// Versions of indexed streams as applied (durable once the syncer is through),
+    /// recently used.
     pub cache: VersionCache,
-    /// Every stream with an event the index may not hold yet: its latest durable tip.
+    /// Every stream with an event the index may not hold yet: its latest applied tip.
     pub unindexed: FastMap<String, StreamTip>,
     /// The indexed position at the last prune of `unindexed`.
     pub pruned_at: u64,
@@ -200,15 +205,25 @@ impl Writer {
             fail_all(jobs, &error.to_string());
             return;
         }
-        let now_micros = jiff::Timestamp::now().as_microsecond();
-        let recorded_micros = now_micros.max(self.last_recorded_micros);
+        // The clock is checked before anything is staged: a failure here fails every
+        // command of the batch alike.
+        let recorded_micros = jiff::Timestamp::now()
+            .as_microsecond()
+            .max(self.last_recorded_micros);
+        let recorded = match RecordedAt::new(recorded_micros) {
+            Ok(recorded) => recorded,
+            Err(error) => {
+                fail_all(jobs, &error.to_string());
+                return;
+            }
+        };
         // A small batch writes its own index entries and mark when the index is level with
         // the head, so readers of the streams it touches need not wait for the indexer.
         let events: usize = jobs.iter().map(|job| job.request.events.len()).sum();
         let inline_index = events <= INLINE_INDEX_EVENTS_MAX
             && (self.inline_indexed == self.head.position
                 || self.shared.indexed_if_level() == Some(self.head.position));
-        let mut staging = Staging::new(self.head, recorded_micros, inline_index);
+        let mut staging = Staging::new(self.head, recorded, inline_index);
         let mut outcomes = Vec::with_capacity(jobs.len());
         let mut known = KnownVersions {
             cache: &mut self.cache,
@@ -222,30 +237,8 @@ impl Writer {
             .any(|outcome| matches!(outcome, Ok(committed) if !committed.appended.replayed));
         let mut written = None;
         if staged_any {
-            let tips = std::mem::take(&mut staging.tips);
-            match staging.apply(&self.shared) {
-                Ok(head) => {
-                    assert!(
-                        head.position >= self.head.position,
-                        "log positions never go back"
-                    );
-                    for (stream_id, tip) in tips {
-                        if tip.position == 0 {
-                            continue;
-                        }
-                        if inline_index {
-                            self.cache.put(stream_id, tip.version);
-                        } else {
-                            self.unindexed.insert(stream_id, tip);
-                        }
-                    }
-                    self.head = head;
-                    if inline_index {
-                        self.inline_indexed = head.position;
-                    }
-                    self.last_recorded_micros = recorded_micros;
-                    written = Some(head);
-                }
+            match self.apply(staging) {
+                Ok(head) => written = Some(head),
                 Err(error) => {
                     let reason = error.to_string();
                     tracing::error!(%reason, "write failed; the log writer is poisoned");
@@ -273,6 +266,66 @@ impl Writer {
             self.shared.poison(reason);
             fail_all(pending.jobs, reason);
         }
+    }
+}
+
+impl Writer {
+    /// Applies and flushes a staged group commit, then moves the writer's head and the
+    /// stream tips it knows to what the commit left.
+    fn apply(&mut self, mut staging: Staging) -> Result<Head> {
+        let tips = std::mem::take(&mut staging.tips);
+        let inline_index = staging.index;
+        let recorded_micros = staging.recorded.micros;
+        let head = staging.apply(&self.shared)?;
+        assert!(
+            head.position >= self.head.position,
+            "log positions never go back"
+        );
+        for (stream_id, tip) in tips {
+            if tip.position == 0 {
+                continue;
+            }
+            if inline_index {
+                // Indexed now: an older unindexed tip of the stream must not shadow it.
+                self.unindexed.remove(&stream_id);
+                self.cache.put(stream_id, tip.version);
+            } else {
+                self.unindexed.insert(stream_id, tip);
+            }
+        }
+        self.head = head;
+        if inline_index {
+            self.inline_indexed = head.position;
+        }
+        self.last_recorded_micros = recorded_micros;
+        Ok(head)
+    }
+}
+
+/// The recorded time of a group commit, checked once: microseconds and the timestamp.
+#[derive(Debug, Clone, Copy)]
+struct RecordedAt {
+    micros: i64,
+    timestamp: jiff::Timestamp,
+    /// The time-index key's form (the clock is after 1970).
+    unsigned: u64,
+}
+
+impl RecordedAt {
+    fn new(micros: i64) -> Result<Self> {
+        let invalid = |rule: String| Error::InvalidAppend {
+            field: "recorded_at",
+            rule,
+        };
+        let unsigned = u64::try_from(micros)
+            .map_err(|_| invalid("the server clock is before 1970".to_owned()))?;
+        let timestamp = jiff::Timestamp::from_microsecond(micros)
+            .map_err(|error| invalid(format!("the server clock is out of range: {error}")))?;
+        Ok(RecordedAt {
+            micros,
+            timestamp,
+            unsigned,
+        })
     }
 }
 
@@ -329,7 +382,7 @@ struct KnownVersions<'a> {
 struct Staging {
     next_position: u64,
     previous_hash: Hash,
-    recorded_micros: i64,
+    recorded: RecordedAt,
     /// Stream tips as this batch leaves them; position 0 marks a tip only looked up.
     tips: FastMap<String, StreamTip>,
     commands: FastMap<String, IdempotencyRecord>,
@@ -337,13 +390,6 @@ struct Staging {
     block: Option<BlockWriter>,
     /// Whether the batch writes the stream-index entries of its events and the mark.
     index: bool,
-}
-
-fn recorded_at(micros: i64) -> Result<jiff::Timestamp> {
-    jiff::Timestamp::from_microsecond(micros).map_err(|error| Error::InvalidAppend {
-        field: "recorded_at",
-        rule: format!("the server clock is out of range: {error}"),
-    })
 }
 
 /// The latest version of a stream in the stream index (0: none).
@@ -361,11 +407,11 @@ pub(crate) fn indexed_version(tree: &sled::Tree, stream_id: &str) -> Result<u64>
 }
 
 impl Staging {
-    fn new(head: Head, recorded_micros: i64, index: bool) -> Self {
+    fn new(head: Head, recorded: RecordedAt, index: bool) -> Self {
         Staging {
             next_position: head.position + 1,
             previous_hash: head.hash,
-            recorded_micros,
+            recorded,
             tips: FastMap::default(),
             commands: FastMap::default(),
             batch: sled::Batch::default(),
@@ -471,7 +517,7 @@ impl Staging {
                     count: record.count,
                     replayed: true,
                 },
-                recorded_at: recorded_at(self.recorded_micros)?,
+                recorded_at: self.recorded.timestamp,
                 stamps: Vec::new(),
             });
         }
@@ -495,7 +541,7 @@ impl Staging {
                 event_type: &event.event_type,
                 schema_version: event.schema_version,
                 business_date: codec::date_to_number(event.business_date),
-                recorded_at_micros: self.recorded_micros,
+                recorded_at_micros: self.recorded.micros,
                 command_id: &request.command_id,
                 actor: &request.actor,
                 payload: &event.payload,
@@ -551,7 +597,7 @@ impl Staging {
                 count,
                 replayed: false,
             },
-            recorded_at: recorded_at(self.recorded_micros)?,
+            recorded_at: self.recorded.timestamp,
             stamps,
         })
     }
@@ -585,19 +631,17 @@ impl Staging {
             position: last_position,
             hash: self.previous_hash,
         };
-        let recorded = u64::try_from(self.recorded_micros).map_err(|_| Error::InvalidAppend {
-            field: "recorded_at",
-            rule: "the server clock is before 1970".to_owned(),
-        })?;
-        self.batch
-            .insert(&keys::time(recorded, last_position)[..], &[][..]);
+        self.batch.insert(
+            &keys::time(self.recorded.unsigned, last_position)[..],
+            &[][..],
+        );
         if self.index {
             self.batch
                 .insert(keys::INDEXED, &last_position.to_be_bytes()[..]);
         }
         self.batch.insert(
             keys::HEAD,
-            codec::encode_head(last_position, &head.hash, self.recorded_micros),
+            codec::encode_head(last_position, &head.hash, self.recorded.micros),
         );
         shared.tree.apply_batch(self.batch)?;
         shared.tree.flush()?;

@@ -15,8 +15,12 @@ use crate::log::{self, AppendRequest, Envelope, ExpectedVersion, Hash, Log};
 pub const COMMAND_ATTEMPTS_MAX: u32 = 5;
 /// The command id of the genesis rulebook load.
 pub const GENESIS_COMMAND_ID: &str = "genesis";
-/// How many decoded events the stream cache holds, over all streams.
-pub const STREAM_CACHE_EVENTS_MAX: usize = 1 << 16;
+/// How many bytes of decoded events the stream cache holds, over all streams (each event
+/// counted as twice its payload, for the stored bytes and the decoded event, plus
+/// [`CACHED_EVENT_OVERHEAD_BYTES`]).
+pub const STREAM_CACHE_BYTES_MAX: usize = 64 * 1024 * 1024;
+/// What a cached event is counted at beyond its payload: the envelope's fields.
+pub const CACHED_EVENT_OVERHEAD_BYTES: usize = 256;
 /// Streams longer than this are read from the log each time instead of cached.
 pub const CACHED_STREAM_EVENTS_MAX: usize = 4096;
 
@@ -81,20 +85,23 @@ type CachedEvents = Arc<Vec<Arc<(Envelope, Event)>>>;
 /// Decoded events of recently read streams. Stored events never change, so a cached
 /// prefix of a stream stays true; a reader folds it and reads only what came after.
 struct StreamCache {
-    streams: lru::LruCache<String, CachedEvents>,
-    events: usize,
+    /// Each stream's cached prefix and what it is counted at.
+    streams: lru::LruCache<String, (CachedEvents, usize)>,
+    bytes: usize,
 }
 
 impl StreamCache {
     fn new() -> Self {
         StreamCache {
             streams: lru::LruCache::unbounded(),
-            events: 0,
+            bytes: 0,
         }
     }
 
     fn get(&mut self, stream: &str) -> Option<CachedEvents> {
-        self.streams.get(stream).cloned()
+        self.streams
+            .get(stream)
+            .map(|(events, _)| Arc::clone(events))
     }
 
     /// Keeps `events` as the stream's cached prefix if it is longer than what is cached,
@@ -103,21 +110,24 @@ impl StreamCache {
         if events.len() > CACHED_STREAM_EVENTS_MAX {
             return;
         }
-        let added = events.len();
+        let bytes = events
+            .iter()
+            .map(|stored| 2 * stored.0.payload.len() + CACHED_EVENT_OVERHEAD_BYTES)
+            .sum();
         match self.streams.get_mut(stream) {
-            Some(cached) if cached.len() >= added => return,
-            Some(cached) => {
-                self.events = self.events - cached.len() + added;
-                *cached = events;
+            Some((cached, _)) if cached.len() >= events.len() => return,
+            Some((cached, counted)) => {
+                self.bytes = self.bytes - *counted + bytes;
+                (*cached, *counted) = (events, bytes);
             }
             None => {
-                self.events += added;
-                self.streams.put(stream.to_owned(), events);
+                self.bytes += bytes;
+                self.streams.put(stream.to_owned(), (events, bytes));
             }
         }
-        while self.events > STREAM_CACHE_EVENTS_MAX {
+        while self.bytes > STREAM_CACHE_BYTES_MAX {
             match self.streams.pop_lru() {
-                Some((_, dropped)) => self.events -= dropped.len(),
+                Some((_, (_, counted))) => self.bytes -= counted,
                 None => break,
             }
         }
@@ -176,9 +186,18 @@ impl Ledger {
     pub fn execute(&self, command: &Command, meta: &CommandMeta) -> Result<Executed, ExecuteError> {
         match self.decide_and_append(command, meta) {
             Ok(executed) => Ok(executed),
-            Err(error) => match self.replay(meta)? {
-                Some(executed) => Ok(executed),
-                None => Err(error),
+            Err(error) => match self.replay(meta) {
+                Ok(Some(executed)) => Ok(executed),
+                Ok(None) => Err(error),
+                // An idempotency conflict is the answer; a failure to look is not, so the
+                // command's own error stands.
+                Err(conflict @ ExecuteError::Log(log::Error::IdempotencyConflict { .. })) => {
+                    Err(conflict)
+                }
+                Err(lookup) => {
+                    tracing::warn!(error = %lookup, command_id = %meta.command_id, "could not look up a failed command's id");
+                    Err(error)
+                }
             },
         }
     }
@@ -216,6 +235,13 @@ impl Ledger {
             } = self.load(command)?;
             self.check_expected(meta, &mut expectations)?;
             let events = decide(&state, command, &rules)?;
+            if events.is_empty() {
+                // Nothing to record: a retry decides the same nothing again.
+                return Ok(Executed {
+                    replayed: false,
+                    events: Vec::new(),
+                });
+            }
             let new_events = events
                 .iter()
                 .map(stored::to_new_event)
@@ -361,6 +387,17 @@ impl Ledger {
             .read_stream(stream, cached.len() as u64 + 1, u64::MAX)?
         {
             let envelope = envelope?;
+            let expected = (cached.len() + read.len()) as u64 + 1;
+            if envelope.stream_version != expected {
+                return Err(log::Error::Corrupt {
+                    position: envelope.position,
+                    reason: format!(
+                        "stream {stream} has version {} where {expected} was due",
+                        envelope.stream_version
+                    ),
+                }
+                .into());
+            }
             let event = stored::from_envelope(&envelope)?;
             let past = envelope.position > position;
             if !past {

@@ -181,6 +181,25 @@ fn positions_stay_dense_across_restarts() {
     assert_eq!(report.events_verified, 100);
 }
 
+/// A store created with sled's default segment size (every store before the log chose 8 MiB
+/// segments) keeps it: the log opens it, appends and reads back, instead of sled refusing
+/// a changed segment size.
+#[test]
+fn a_store_with_the_old_segment_size_still_opens() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(sled::Config::new().path(dir.path()).open().unwrap());
+    for round in 0..2 {
+        let log = open(dir.path());
+        let id = format!("old-segments-{round}");
+        log.append_blocking(command(&id, vec![event("p/old", &id)]))
+            .unwrap();
+        assert_eq!(log.read_range(1, u64::MAX).count(), round + 1);
+    }
+    let conf = std::fs::read(dir.path().join("conf")).unwrap();
+    let conf = String::from_utf8_lossy(&conf);
+    assert!(conf.contains("segment_size: 524288"), "{conf}");
+}
+
 /// Large commands are split into several blocks that stay well under sled's blob threshold,
 /// and still read back in order.
 #[test]
@@ -263,7 +282,12 @@ fn a_flipped_byte_is_found_and_named() {
     // Damage event 123 as stored, behind the log's back: flip one byte of its payload.
     let target = 123u64;
     {
-        let db = sled::open(dir.path()).unwrap();
+        // The log creates its stores with 8 MiB segments; sled opens a store only with its own.
+        let db = sled::Config::new()
+            .path(dir.path())
+            .segment_size(8 * 1024 * 1024)
+            .open()
+            .unwrap();
         let tree = db.open_tree("ledger").unwrap();
         let mut key = vec![b'B'];
         key.extend_from_slice(&target.to_be_bytes());

@@ -17,7 +17,7 @@
 //! Integers are little-endian. `hash = SHA-256(previous_hash ‖ body)` chains every event
 //! to the one before it, across blocks.
 
-use bincode::{Decode, Encode};
+use bincode::{BorrowDecode, Decode, Encode};
 use sha2::{Digest, Sha256};
 
 use super::envelope::{Envelope, Hash};
@@ -132,9 +132,10 @@ pub fn date_from_number(number: i32) -> Result<jiff::civil::Date, CodecError> {
         .map_err(|error| CodecError::Malformed(format!("date {number}: {error}")))
 }
 
-/// [`EventBodyV1`] borrowing its text and payload, for the append path: the same fields
-/// in the same order, so it encodes to the same bytes without copying them first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Encode)]
+/// [`EventBodyV1`] borrowing its text and payload, for the append path and for scans: the
+/// same fields in the same order, so it encodes to the same bytes, and decodes from them,
+/// without copying them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Encode, BorrowDecode)]
 pub struct EventBodyRefV1<'a> {
     /// Global position.
     pub position: u64,
@@ -168,6 +169,21 @@ pub fn encode_body(body: &EventBodyRefV1<'_>) -> Result<Vec<u8>, CodecError> {
 pub fn decode_body(bytes: &[u8]) -> Result<EventBodyV1, CodecError> {
     let (body, read): (EventBodyV1, usize) = bincode::decode_from_slice(bytes, body_config())
         .map_err(|error| CodecError::Malformed(format!("event body: {error}")))?;
+    if read != bytes.len() {
+        return Err(CodecError::Malformed(format!(
+            "event body has {} trailing bytes",
+            bytes.len() - read
+        )));
+    }
+    Ok(body)
+}
+
+/// Decodes an event body borrowing its text and payload from `bytes`, refusing trailing
+/// bytes.
+pub fn decode_body_borrowed(bytes: &[u8]) -> Result<EventBodyRefV1<'_>, CodecError> {
+    let (body, read): (EventBodyRefV1<'_>, usize) =
+        bincode::borrow_decode_from_slice(bytes, body_config())
+            .map_err(|error| CodecError::Malformed(format!("event body: {error}")))?;
     if read != bytes.len() {
         return Err(CodecError::Malformed(format!(
             "event body has {} trailing bytes",
@@ -560,12 +576,13 @@ mod tests {
                 recorded_at_micros: 1_700_000_000_000_000,
                 command_id: "c-1".to_owned(),
                 actor: "tax-bureau".to_owned(),
-                payload,
+                payload: payload.clone(),
             }
         );
         assert_eq!(
             bincode::encode_to_vec(&owned, body_config()).unwrap(),
             bytes
         );
+        assert_eq!(decode_body_borrowed(&bytes).unwrap(), borrowed);
     }
 }

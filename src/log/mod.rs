@@ -33,7 +33,7 @@ mod writer;
 
 pub use envelope::{
     AppendRequest, Appended, COMMAND_EVENTS_MAX, COMMAND_ID_BYTES_MAX, EVENT_TYPE_BYTES_MAX,
-    Envelope, ExpectedVersion, GENESIS_HASH, Hash, Head, NewEvent, PAYLOAD_BYTES_MAX,
+    Envelope, EventRef, ExpectedVersion, GENESIS_HASH, Hash, Head, NewEvent, PAYLOAD_BYTES_MAX,
     STREAM_ID_BYTES_MAX,
 };
 pub use error::{Error, Result};

@@ -12,7 +12,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::codec::{self, BlockCursor};
 use super::envelope::{
     AppendRequest, Appended, COMMAND_EVENTS_MAX, COMMAND_ID_BYTES_MAX, EVENT_TYPE_BYTES_MAX,
-    Envelope, GENESIS_HASH, Hash, Head, PAYLOAD_BYTES_MAX, STREAM_ID_BYTES_MAX,
+    Envelope, EventRef, GENESIS_HASH, Hash, Head, PAYLOAD_BYTES_MAX, STREAM_ID_BYTES_MAX,
 };
 use super::error::{Error, Result};
 use super::indexer;
@@ -395,6 +395,39 @@ impl Log {
         EventIter::new(self.shared.tree.clone(), from_position.max(1), end, limit)
     }
 
+    /// Hands the events from `from_position` (1 if 0), at most `limit`, up to the durable
+    /// head as of this call, to `visit` in position order, borrowed from their blocks: a
+    /// scan that needs only the payload copies nothing. Stops at the first error, of the
+    /// log or of `visit`. Returns how many events it handed over.
+    pub fn scan_range<E: From<Error>>(
+        &self,
+        from_position: u64,
+        limit: u64,
+        visit: &mut dyn FnMut(EventRef<'_>) -> std::result::Result<(), E>,
+    ) -> std::result::Result<u64, E> {
+        let from = from_position.max(1);
+        let end = self.shared.durable.load(Ordering::Acquire);
+        let last = end.min(from.saturating_add(limit.saturating_sub(1)));
+        if limit == 0 || last < from {
+            return Ok(0);
+        }
+        let mut next = from;
+        let blocks = self
+            .shared
+            .tree
+            .range(&keys::block(from)[..]..=&keys::block(u64::MAX)[..]);
+        for entry in blocks {
+            let (key, bytes) = entry.map_err(Error::from)?;
+            touch_block(&self.shared.tree, &key)?;
+            let key_position = keys::block_position(&key).unwrap_or(0);
+            next = scan_block(&bytes, key_position, next, last, visit)?;
+            if next > last {
+                break;
+            }
+        }
+        Ok(next - from)
+    }
+
     /// One event by position, if it is durable. Decodes only that event of its block.
     pub fn get(&self, position: u64) -> Result<Option<Envelope>> {
         if position == 0 || position > self.shared.durable.load(Ordering::Acquire) {
@@ -704,11 +737,69 @@ impl EventIter {
         };
         let (key, bytes) = entry?;
         let last = keys::block_position(&key).unwrap_or(0);
-        for _ in 0..SCAN_TOUCHES_PER_BLOCK {
-            self.tree.get(&key)?;
-        }
+        touch_block(&self.tree, &key)?;
         self.pending = decode_block(&bytes, last, self.next_position)?.into_iter();
         Ok(true)
+    }
+}
+
+/// Looks a block just read up again, [`SCAN_TOUCHES_PER_BLOCK`] times, so that sled's cache
+/// sees enough accesses to evict the pages a scan has passed.
+fn touch_block(tree: &sled::Tree, key: &[u8]) -> Result<()> {
+    for _ in 0..SCAN_TOUCHES_PER_BLOCK {
+        tree.get(key)?;
+    }
+    Ok(())
+}
+
+/// Hands a block's events from `next` to `last` to `visit`, borrowed; returns the position
+/// after the last one handed over.
+fn scan_block<E: From<Error>>(
+    bytes: &[u8],
+    key_position: u64,
+    mut next: u64,
+    last: u64,
+    visit: &mut dyn FnMut(EventRef<'_>) -> std::result::Result<(), E>,
+) -> std::result::Result<u64, E> {
+    let corrupt = |position, reason: String| Error::Corrupt { position, reason };
+    let mut cursor =
+        BlockCursor::open(bytes).map_err(|error| corrupt(key_position, error.to_string()))?;
+    loop {
+        let position_hint = cursor.next_position();
+        let raw = match cursor.next_event() {
+            Ok(Some(raw)) => raw,
+            Ok(None) => return Ok(next),
+            Err(error) => return Err(corrupt(position_hint, error.to_string()).into()),
+        };
+        if raw.position < next {
+            continue;
+        }
+        if raw.position > last {
+            return Ok(next);
+        }
+        if raw.position != next {
+            return Err(corrupt(next, format!("found position {} instead", raw.position)).into());
+        }
+        let body = codec::decode_body_borrowed(raw.body)
+            .map_err(|error| corrupt(raw.position, error.to_string()))?;
+        if body.position != raw.position {
+            return Err(corrupt(
+                raw.position,
+                format!("event says it is at position {}", body.position),
+            )
+            .into());
+        }
+        let business_date = codec::date_from_number(body.business_date)
+            .map_err(|error| corrupt(raw.position, error.to_string()))?;
+        visit(EventRef {
+            position: body.position,
+            stream_id: body.stream_id,
+            event_type: body.event_type,
+            schema_version: body.schema_version,
+            business_date,
+            payload: body.payload,
+        })?;
+        next += 1;
     }
 }
 

@@ -412,14 +412,11 @@ fn fold_to(
     if end < from {
         return Ok(0);
     }
-    let mut folded = 0;
-    for envelope in log.read_range(from, end - from + 1) {
-        let envelope = envelope?;
-        let event = stored::from_envelope(&envelope)?;
-        books.apply(envelope.position, &event)?;
-        after(books)?;
-        folded += 1;
-    }
+    let folded = log.scan_range(from, end - from + 1, &mut |stored_event| {
+        let event = stored::from_event_ref(&stored_event)?;
+        books.apply(stored_event.position, &event)?;
+        after(books)
+    })?;
     if books.position() != end {
         return Err(crate::log::Error::Corrupt {
             position: books.position() + 1,

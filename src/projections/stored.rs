@@ -7,7 +7,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::domain::Event;
-use crate::log::{Envelope, NewEvent, codec};
+use crate::log::{Envelope, EventRef, NewEvent, codec};
 
 /// The payload schema version written today.
 pub const STORED_SCHEMA_VERSION: u16 = 1;
@@ -44,22 +44,34 @@ pub fn to_new_event(event: &Event) -> Result<NewEvent, codec::CodecError> {
 
 /// The domain event inside an envelope.
 pub fn from_envelope(envelope: &Envelope) -> Result<Event, DecodeError> {
-    let error = |reason: String| DecodeError {
+    from_event_ref(&EventRef {
         position: envelope.position,
-        event_type: envelope.event_type.clone(),
+        stream_id: &envelope.stream_id,
+        event_type: &envelope.event_type,
+        schema_version: envelope.schema_version,
+        business_date: envelope.business_date,
+        payload: &envelope.payload,
+    })
+}
+
+/// The domain event inside a stored event borrowed from its block.
+pub fn from_event_ref(stored_event: &EventRef<'_>) -> Result<Event, DecodeError> {
+    let error = |reason: String| DecodeError {
+        position: stored_event.position,
+        event_type: stored_event.event_type.to_owned(),
         reason,
     };
-    if envelope.schema_version != STORED_SCHEMA_VERSION {
+    if stored_event.schema_version != STORED_SCHEMA_VERSION {
         return Err(error(format!(
             "unknown schema version {}",
-            envelope.schema_version
+            stored_event.schema_version
         )));
     }
     let stored: StoredEvent =
-        codec::decode_payload(&envelope.payload).map_err(|reason| error(reason.to_string()))?;
+        codec::decode_payload(stored_event.payload).map_err(|reason| error(reason.to_string()))?;
     match stored {
         StoredEvent::V1(event) => {
-            if event.event_type() != envelope.event_type {
+            if event.event_type() != stored_event.event_type {
                 return Err(error(format!("payload is a {}", event.event_type())));
             }
             Ok(event)

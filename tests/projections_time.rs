@@ -345,9 +345,12 @@ fn a_restart_resumes_from_the_checkpoint() {
 
     let reopened = open_ledger(dir.path());
     // The last checkpoint is at the largest multiple of CHECKPOINT_EVENTS at or below the
-    // head (CHECKPOINT_EVENTS here); only the positions after it are folded again.
+    // head; only the positions after it are folded again.
     let checkpoint = head / CHECKPOINT_EVENTS * CHECKPOINT_EVENTS;
-    assert_eq!(checkpoint, CHECKPOINT_EVENTS);
+    assert!(
+        checkpoint >= CHECKPOINT_EVENTS,
+        "the history has a checkpoint"
+    );
     assert_eq!(reopened.projector().replayed_on_open(), head - checkpoint);
     assert!(reopened.projector().replayed_on_open() < head);
     let again = reopened.projector().current().unwrap();
@@ -363,4 +366,37 @@ fn a_restart_resumes_from_the_checkpoint() {
         .unwrap();
     }
     assert_eq!(*again, full);
+}
+
+/// A checkpoint stored whole (format 0xC1, before checkpoints kept their rule events
+/// apart) is still read: a restart resumes from it, replays nothing, and has the same books.
+#[test]
+fn a_whole_books_checkpoint_of_format_v1_still_resumes() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = open_ledger(dir.path());
+    run(&ledger, &scenario("tianjin"));
+    let position = ledger.projector().checkpoint_now().unwrap();
+    let generation = ledger.projector().generation();
+    let books = ledger.projector().current().unwrap();
+    assert_eq!(books.position(), position);
+    drop(ledger);
+
+    // Put the books back at that position as a format-1 checkpoint, behind the engine's back.
+    {
+        let db = sled::open(dir.path().join("books")).unwrap();
+        let checkpoints = db.open_tree("checkpoints").unwrap();
+        let mut key = generation.to_be_bytes().to_vec();
+        key.extend_from_slice(&position.to_be_bytes());
+        let stored = checkpoints.range(key.clone()..).next().unwrap().unwrap().1;
+        assert_eq!(stored[0], codec::FORMAT_CHECKPOINT_V2);
+        key.extend_from_slice(&0u16.to_be_bytes());
+        let whole = codec::encode_checkpoint(&*books).unwrap();
+        assert!(whole.len() < 60 * 1024, "one chunk");
+        checkpoints.insert(key, whole).unwrap();
+        db.flush().unwrap();
+    }
+
+    let reopened = open_ledger(dir.path());
+    assert_eq!(reopened.projector().replayed_on_open(), 0);
+    assert_eq!(*reopened.projector().current().unwrap(), *books);
 }

@@ -36,6 +36,11 @@ pub const FORMAT_PAYLOAD_BINCODE_V1: u8 = 0x51;
 pub const PAYLOAD_DECODED_BYTES_MAX: usize = 4 * 1024 * 1024;
 /// Format byte of a projection checkpoint (bincode serde mode, standard configuration).
 pub const FORMAT_CHECKPOINT_V1: u8 = 0xC1;
+/// Format byte of a projection checkpoint without its rule events, which are stored once
+/// per change beside it (bincode serde mode, standard configuration).
+pub const FORMAT_CHECKPOINT_V2: u8 = 0xC2;
+/// Format byte of the rule events a [`FORMAT_CHECKPOINT_V2`] checkpoint refers to.
+pub const FORMAT_CHECKPOINT_RULES_V1: u8 = 0xC3;
 /// The largest decoded checkpoint, in bytes.
 pub const CHECKPOINT_BYTES_MAX: usize = 256 * 1024 * 1024;
 /// Marks the end of a block, so a truncated block is told apart from a short one.
@@ -511,23 +516,47 @@ pub fn decode_payload<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T,
     Ok(value)
 }
 
-/// Encodes a projection checkpoint behind its format byte.
+/// Encodes a projection checkpoint (the whole books) behind [`FORMAT_CHECKPOINT_V1`].
 pub fn encode_checkpoint<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, CodecError> {
-    let mut bytes = vec![FORMAT_CHECKPOINT_V1];
+    encode_projection_record(FORMAT_CHECKPOINT_V1, value)
+}
+
+/// Decodes a checkpoint written by [`encode_checkpoint`].
+pub fn decode_checkpoint<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, CodecError> {
+    decode_projection_record(FORMAT_CHECKPOINT_V1, bytes)
+}
+
+/// Encodes a projection record (bincode serde mode, standard configuration) behind
+/// `format`, one of the projection format bytes.
+pub fn encode_projection_record<T: serde::Serialize>(
+    format: u8,
+    value: &T,
+) -> Result<Vec<u8>, CodecError> {
+    let mut bytes = vec![format];
     bincode::serde::encode_into_std_write(value, &mut bytes, bincode::config::standard())
         .map_err(|error| CodecError::Malformed(format!("checkpoint does not encode: {error}")))?;
     Ok(bytes)
 }
 
-/// Decodes a checkpoint written by [`encode_checkpoint`].
-pub fn decode_checkpoint<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, CodecError> {
-    let found = *bytes
+/// The format byte heading a stored record.
+pub fn record_format(bytes: &[u8]) -> Result<u8, CodecError> {
+    bytes
         .first()
-        .ok_or(CodecError::Truncated("checkpoint format byte"))?;
-    if found != FORMAT_CHECKPOINT_V1 {
+        .copied()
+        .ok_or(CodecError::Truncated("format byte"))
+}
+
+/// Decodes a projection record written by [`encode_projection_record`] with `format`,
+/// refusing another format byte and trailing bytes.
+pub fn decode_projection_record<T: serde::de::DeserializeOwned>(
+    format: u8,
+    bytes: &[u8],
+) -> Result<T, CodecError> {
+    let found = record_format(bytes)?;
+    if found != format {
         return Err(CodecError::UnknownFormat {
             found,
-            expected: FORMAT_CHECKPOINT_V1,
+            expected: format,
         });
     }
     let config = bincode::config::standard().with_limit::<CHECKPOINT_BYTES_MAX>();

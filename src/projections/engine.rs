@@ -6,13 +6,15 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
-use super::books::{BOOKS_VERSION, Books, FoldError};
+use super::books::{BOOKS_VERSION, Books, BooksCheckpoint, FoldError};
 use super::stored::{self, DecodeError};
+use crate::domain::Event;
 use crate::domain::Rulebook;
 use crate::log::{self, Log, codec};
 
-/// A checkpoint is written every this many positions.
-pub const CHECKPOINT_EVENTS: u64 = 4096;
+/// A checkpoint is written every this many positions: an as-known query replays at most
+/// this many events less one after its checkpoint.
+pub const CHECKPOINT_EVENTS: u64 = 1024;
 /// The largest stored piece of a checkpoint (sled keeps values over 128 KiB in blob files
 /// it never fsyncs).
 pub const CHECKPOINT_CHUNK_BYTES_MAX: usize = 60 * 1024;
@@ -71,7 +73,7 @@ pub struct RebuildProgress {
 /// The books projection with its checkpoints.
 pub struct Projector {
     log: Arc<Log>,
-    checkpoints: sled::Tree,
+    checkpoints: Checkpoints,
     meta: sled::Tree,
     _db: sled::Db,
     working: Mutex<Books>,
@@ -92,6 +94,19 @@ impl std::fmt::Debug for Projector {
             .finish()
     }
 }
+
+/// The checkpoint store: checkpoints by generation and position, and the rule events they
+/// refer to by generation and count, each in chunks under [`CHECKPOINT_CHUNK_BYTES_MAX`].
+struct Checkpoints {
+    books: sled::Tree,
+    rules: sled::Tree,
+    /// The rule events last read, by generation and count: as-known queries mostly need
+    /// the same ones.
+    rules_read: Mutex<Option<RulesRead>>,
+}
+
+/// Rule events as read: their generation, their count, and the events.
+type RulesRead = (u64, u64, Arc<Vec<Event>>);
 
 fn checkpoint_key(generation: u64, position: u64, chunk: u16) -> [u8; 18] {
     let mut key = [0u8; 18];
@@ -120,7 +135,11 @@ impl Projector {
             .cache_capacity(CHECKPOINT_CACHE_BYTES)
             .flush_every_ms(Some(1000))
             .open()?;
-        let checkpoints = db.open_tree("checkpoints")?;
+        let checkpoints = Checkpoints {
+            books: db.open_tree("checkpoints")?,
+            rules: db.open_tree("checkpoint_rules")?,
+            rules_read: Mutex::new(None),
+        };
         let meta = db.open_tree("meta")?;
         let (generation, version) = match meta.get(GENERATION_KEY)? {
             Some(bytes) if bytes.len() == 12 => {
@@ -141,9 +160,10 @@ impl Projector {
         let mut generation_value = generation.to_be_bytes().to_vec();
         generation_value.extend_from_slice(&BOOKS_VERSION.to_be_bytes());
         meta.insert(GENERATION_KEY, generation_value)?;
-        drop_other_generations(&checkpoints, generation)?;
+        drop_other_generations(&checkpoints.books, generation)?;
+        drop_other_generations(&checkpoints.rules, generation)?;
         let head = log.head().position;
-        let books = load_checkpoint(&checkpoints, generation, head)?.unwrap_or_default();
+        let books = checkpoints.load(generation, head)?.unwrap_or_default();
         let projector = Projector {
             log,
             checkpoints,
@@ -198,8 +218,10 @@ impl Projector {
             Err(error) => {
                 // A failed event may have been folded in part: put back the books as they
                 // were, so that nothing half-folded is ever published or folded again.
-                let mut restored =
-                    load_checkpoint(&self.checkpoints, generation, before)?.unwrap_or_default();
+                let mut restored = self
+                    .checkpoints
+                    .load(generation, before)?
+                    .unwrap_or_default();
                 fold_to(&self.log, &mut restored, before, &mut |_| Ok(()))?;
                 *working = restored;
                 return Err(error);
@@ -249,8 +271,10 @@ impl Projector {
         if position >= current.position() {
             return Ok(current);
         }
-        let mut books =
-            load_checkpoint(&self.checkpoints, self.generation(), position)?.unwrap_or_default();
+        let mut books = self
+            .checkpoints
+            .load(self.generation(), position)?
+            .unwrap_or_default();
         fold_to(&self.log, &mut books, position, &mut |_| Ok(()))?;
         Ok(Arc::new(books))
     }
@@ -365,11 +389,13 @@ impl Projector {
     fn drop_generation(&self, generation: u64) -> Result<(), ProjectionError> {
         let start = checkpoint_key(generation, 0, 0);
         let end = checkpoint_key(generation, u64::MAX, u16::MAX);
-        let mut batch = sled::Batch::default();
-        for entry in self.checkpoints.range(start..=end) {
-            batch.remove(entry?.0);
+        for tree in [&self.checkpoints.books, &self.checkpoints.rules] {
+            let mut batch = sled::Batch::default();
+            for entry in tree.range(start..=end) {
+                batch.remove(entry?.0);
+            }
+            tree.apply_batch(batch)?;
         }
-        self.checkpoints.apply_batch(batch)?;
         Ok(())
     }
 
@@ -382,22 +408,7 @@ impl Projector {
     }
 
     fn store_checkpoint(&self, generation: u64, books: &Books) -> Result<(), ProjectionError> {
-        let position = books.position();
-        let bytes =
-            codec::encode_checkpoint(books).map_err(|error| ProjectionError::Checkpoint {
-                position,
-                reason: error.to_string(),
-            })?;
-        let mut batch = sled::Batch::default();
-        for (index, chunk) in bytes.chunks(CHECKPOINT_CHUNK_BYTES_MAX).enumerate() {
-            let index = u16::try_from(index).map_err(|_| ProjectionError::Checkpoint {
-                position,
-                reason: "checkpoint too large".to_owned(),
-            })?;
-            batch.insert(&checkpoint_key(generation, position, index)[..], chunk);
-        }
-        self.checkpoints.apply_batch(batch)?;
-        Ok(())
+        self.checkpoints.store(generation, books)
     }
 }
 
@@ -427,36 +438,119 @@ fn fold_to(
     Ok(folded)
 }
 
-/// The latest checkpoint of `generation` at or before `position`.
-fn load_checkpoint(
+impl Checkpoints {
+    /// Stores the books at their position: the rule events first, if this generation has
+    /// not stored them at this count yet, then the checkpoint that refers to them.
+    fn store(&self, generation: u64, books: &Books) -> Result<(), ProjectionError> {
+        let position = books.position();
+        let encode_error = |error: codec::CodecError| ProjectionError::Checkpoint {
+            position,
+            reason: error.to_string(),
+        };
+        let count = books.rule_event_count() as u64;
+        if !self
+            .rules
+            .contains_key(checkpoint_key(generation, count, 0))?
+        {
+            let bytes = codec::encode_projection_record(
+                codec::FORMAT_CHECKPOINT_RULES_V1,
+                &books.rule_events(),
+            )
+            .map_err(encode_error)?;
+            store_chunks(&self.rules, generation, count, &bytes)?;
+        }
+        let bytes =
+            codec::encode_projection_record(codec::FORMAT_CHECKPOINT_V2, &books.checkpoint())
+                .map_err(encode_error)?;
+        store_chunks(&self.books, generation, position, &bytes)
+    }
+
+    /// The latest checkpoint of `generation` at or before `position`.
+    fn load(&self, generation: u64, position: u64) -> Result<Option<Books>, ProjectionError> {
+        let start = checkpoint_key(generation, 0, 0);
+        let end = checkpoint_key(generation, position, u16::MAX);
+        let Some(last) = self.books.range(start..=end).next_back() else {
+            return Ok(None);
+        };
+        let found = key_position(&last?.0);
+        let bytes = load_chunks(&self.books, generation, found)?;
+        let error = |reason: String| ProjectionError::Checkpoint {
+            position: found,
+            reason,
+        };
+        let books = match codec::record_format(&bytes).map_err(|e| error(e.to_string()))? {
+            codec::FORMAT_CHECKPOINT_V1 => {
+                codec::decode_checkpoint(&bytes).map_err(|e| error(e.to_string()))?
+            }
+            _ => {
+                let checkpoint: BooksCheckpoint =
+                    codec::decode_projection_record(codec::FORMAT_CHECKPOINT_V2, &bytes)
+                        .map_err(|e| error(e.to_string()))?;
+                let count = checkpoint.rule_event_count();
+                let rules = self.load_rules(generation, count).map_err(error)?;
+                Books::from_checkpoint(checkpoint, rules.as_ref().clone())
+                    .ok_or_else(|| error(format!("its rule events are not the {count} it names")))?
+            }
+        };
+        if books.position() != found {
+            return Err(error(format!(
+                "holds books at position {}",
+                books.position()
+            )));
+        }
+        Ok(Some(books))
+    }
+
+    /// The first `count` rule events of `generation`, as stored beside its checkpoints.
+    fn load_rules(&self, generation: u64, count: u64) -> Result<Arc<Vec<Event>>, String> {
+        let mut read = lock(&self.rules_read);
+        if let Some((cached_generation, cached_count, rules)) = read.as_ref()
+            && (*cached_generation, *cached_count) == (generation, count)
+        {
+            return Ok(Arc::clone(rules));
+        }
+        let bytes = load_chunks(&self.rules, generation, count).map_err(|e| e.to_string())?;
+        if bytes.is_empty() {
+            return Err(format!("its {count} rule events are missing"));
+        }
+        let rules: Vec<Event> =
+            codec::decode_projection_record(codec::FORMAT_CHECKPOINT_RULES_V1, &bytes)
+                .map_err(|e| format!("its rule events: {e}"))?;
+        let rules = Arc::new(rules);
+        *read = Some((generation, count, Arc::clone(&rules)));
+        Ok(rules)
+    }
+}
+
+/// Stores `bytes` under `(generation, index)` in chunks of [`CHECKPOINT_CHUNK_BYTES_MAX`],
+/// atomically.
+fn store_chunks(
     tree: &sled::Tree,
     generation: u64,
-    position: u64,
-) -> Result<Option<Books>, ProjectionError> {
-    let start = checkpoint_key(generation, 0, 0);
-    let end = checkpoint_key(generation, position, u16::MAX);
-    let Some(last) = tree.range(start..=end).next_back() else {
-        return Ok(None);
-    };
-    let found = key_position(&last?.0);
+    index: u64,
+    bytes: &[u8],
+) -> Result<(), ProjectionError> {
+    let mut batch = sled::Batch::default();
+    for (chunk_index, chunk) in bytes.chunks(CHECKPOINT_CHUNK_BYTES_MAX).enumerate() {
+        let chunk_index = u16::try_from(chunk_index).map_err(|_| ProjectionError::Checkpoint {
+            position: index,
+            reason: "checkpoint too large".to_owned(),
+        })?;
+        batch.insert(&checkpoint_key(generation, index, chunk_index)[..], chunk);
+    }
+    tree.apply_batch(batch)?;
+    Ok(())
+}
+
+/// The chunks stored under `(generation, index)`, joined.
+fn load_chunks(tree: &sled::Tree, generation: u64, index: u64) -> Result<Vec<u8>, sled::Error> {
     let mut bytes = Vec::new();
     let chunks = tree
-        .range(checkpoint_key(generation, found, 0)..=checkpoint_key(generation, found, u16::MAX));
+        .range(checkpoint_key(generation, index, 0)..=checkpoint_key(generation, index, u16::MAX));
     for chunk in chunks {
         bytes.extend_from_slice(&chunk?.1);
     }
-    let books: Books =
-        codec::decode_checkpoint(&bytes).map_err(|error| ProjectionError::Checkpoint {
-            position: found,
-            reason: error.to_string(),
-        })?;
-    if books.position() != found {
-        return Err(ProjectionError::Checkpoint {
-            position: found,
-            reason: format!("holds books at position {}", books.position()),
-        });
-    }
-    Ok(Some(books))
+    Ok(bytes)
 }
 
 /// Drops every checkpoint that is not of `generation`: a crashed rebuild's, or an older

@@ -424,7 +424,7 @@ fn fold_to(
         return Ok(0);
     }
     let folded = log.scan_range(from, end - from + 1, &mut |stored_event| {
-        let event = stored::from_event_ref(&stored_event)?;
+        let event = stored::for_books(&stored_event)?;
         books.apply(stored_event.position, &event)?;
         after(books)
     })?;

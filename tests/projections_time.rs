@@ -400,3 +400,30 @@ fn a_whole_books_checkpoint_of_format_v1_still_resumes() {
     assert_eq!(reopened.projector().replayed_on_open(), 0);
     assert_eq!(*reopened.projector().current().unwrap(), *books);
 }
+
+/// A rebuild stores its checkpoints in batches, the last one before the swap: after a
+/// rebuild and a restart, only the events after the last checkpoint are replayed.
+#[test]
+fn a_rebuild_leaves_its_checkpoints_for_the_next_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = open_ledger(dir.path());
+    register_bulk_employer(&ledger, "bulk-a");
+    let mut batch = 0;
+    while ledger.log().head().position <= 2 * CHECKPOINT_EVENTS + 500 {
+        migrate_bulk(&ledger, "bulk-a", batch, 1_000);
+        batch += 1;
+    }
+    let head = ledger.log().head().position;
+    let done = ledger.projector().rebuild(&mut |_| {}).unwrap();
+    assert_eq!(done.position, head);
+    let books = ledger.projector().current().unwrap();
+    drop(ledger);
+
+    let reopened = open_ledger(dir.path());
+    assert_eq!(reopened.projector().generation(), done.generation);
+    assert_eq!(
+        reopened.projector().replayed_on_open(),
+        head % CHECKPOINT_EVENTS
+    );
+    assert_eq!(*reopened.projector().current().unwrap(), *books);
+}

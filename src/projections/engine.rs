@@ -18,6 +18,10 @@ pub const CHECKPOINT_EVENTS: u64 = 1024;
 /// The largest stored piece of a checkpoint (sled keeps values over 128 KiB in blob files
 /// it never fsyncs).
 pub const CHECKPOINT_CHUNK_BYTES_MAX: usize = 60 * 1024;
+/// How many checkpoints a rebuild stores in one sled batch. Its generation answers nothing
+/// until the swap, before which the last batch is stored, so a crash loses nothing that
+/// was in use (the next open drops the unfinished generation).
+pub const REBUILD_CHECKPOINTS_PER_BATCH: usize = 64;
 /// How often a rebuild reports progress.
 pub const REBUILD_PROGRESS_INTERVAL: Duration = Duration::from_millis(250);
 
@@ -343,6 +347,7 @@ impl Projector {
             progress(status);
             status
         };
+        let mut staged = Staged::default();
         // Most of the replay runs without holding anything the queries need.
         loop {
             let head = self.log.head().position;
@@ -350,7 +355,10 @@ impl Projector {
                 break;
             }
             fold_to(&self.log, &mut books, head, &mut |books| {
-                self.save_checkpoint(generation, books)?;
+                if !is_checkpoint_position(books.position()) {
+                    return Ok(());
+                }
+                self.stage_rebuild_checkpoint(generation, books, &mut staged)?;
                 if last_report.elapsed() >= REBUILD_PROGRESS_INTERVAL {
                     last_report = Instant::now();
                     report(books, false);
@@ -361,12 +369,14 @@ impl Projector {
         // The last few events and the swap happen under the working lock, so no query sees
         // a half-built generation and no event is folded into the old one meanwhile.
         let mut working = lock(&self.working);
-        fold_to(
-            &self.log,
-            &mut books,
-            self.log.head().position,
-            &mut |books| self.save_checkpoint(generation, books),
-        )?;
+        let head = self.log.head().position;
+        fold_to(&self.log, &mut books, head, &mut |books| {
+            if is_checkpoint_position(books.position()) {
+                self.stage_rebuild_checkpoint(generation, books, &mut staged)?;
+            }
+            Ok(())
+        })?;
+        self.checkpoints.apply(std::mem::take(&mut staged))?;
         let old = self.generation();
         let mut generation_value = generation.to_be_bytes().to_vec();
         generation_value.extend_from_slice(&BOOKS_VERSION.to_be_bytes());
@@ -400,16 +410,35 @@ impl Projector {
     }
 
     fn save_checkpoint(&self, generation: u64, books: &Books) -> Result<(), ProjectionError> {
-        let position = books.position();
-        if position == 0 || !position.is_multiple_of(CHECKPOINT_EVENTS) {
+        if !is_checkpoint_position(books.position()) {
             return Ok(());
         }
         self.store_checkpoint(generation, books)
     }
 
+    /// Stages a rebuild's checkpoint, and stores the staged ones once there are
+    /// [`REBUILD_CHECKPOINTS_PER_BATCH`].
+    fn stage_rebuild_checkpoint(
+        &self,
+        generation: u64,
+        books: &Books,
+        staged: &mut Staged,
+    ) -> Result<(), ProjectionError> {
+        self.checkpoints.stage(generation, books, staged)?;
+        if staged.checkpoints >= REBUILD_CHECKPOINTS_PER_BATCH {
+            self.checkpoints.apply(std::mem::take(staged))?;
+        }
+        Ok(())
+    }
+
     fn store_checkpoint(&self, generation: u64, books: &Books) -> Result<(), ProjectionError> {
         self.checkpoints.store(generation, books)
     }
+}
+
+/// Whether a checkpoint is kept at `position`.
+fn is_checkpoint_position(position: u64) -> bool {
+    position > 0 && position.is_multiple_of(CHECKPOINT_EVENTS)
 }
 
 /// Folds the log's events after `books` up to `end` into it; calls `after` after each event.
@@ -442,6 +471,20 @@ impl Checkpoints {
     /// Stores the books at their position: the rule events first, if this generation has
     /// not stored them at this count yet, then the checkpoint that refers to them.
     fn store(&self, generation: u64, books: &Books) -> Result<(), ProjectionError> {
+        let mut staged = Staged::default();
+        self.stage(generation, books, &mut staged)?;
+        self.apply(staged)
+    }
+
+    /// Adds the books' checkpoint to `staged`. The rule events it refers to are stored at
+    /// once if this generation has not stored them at this count yet (they change rarely),
+    /// so they are always in place before a checkpoint that names them.
+    fn stage(
+        &self,
+        generation: u64,
+        books: &Books,
+        staged: &mut Staged,
+    ) -> Result<(), ProjectionError> {
         let position = books.position();
         let encode_error = |error: codec::CodecError| ProjectionError::Checkpoint {
             position,
@@ -457,12 +500,24 @@ impl Checkpoints {
                 &books.rule_events(),
             )
             .map_err(encode_error)?;
-            store_chunks(&self.rules, generation, count, &bytes)?;
+            let mut batch = sled::Batch::default();
+            stage_chunks(&mut batch, generation, count, &bytes)?;
+            self.rules.apply_batch(batch)?;
         }
         let bytes =
             codec::encode_projection_record(codec::FORMAT_CHECKPOINT_V2, &books.checkpoint())
                 .map_err(encode_error)?;
-        store_chunks(&self.books, generation, position, &bytes)
+        stage_chunks(&mut staged.batch, generation, position, &bytes)?;
+        staged.checkpoints += 1;
+        Ok(())
+    }
+
+    /// Stores the staged checkpoints, atomically.
+    fn apply(&self, staged: Staged) -> Result<(), ProjectionError> {
+        if staged.checkpoints > 0 {
+            self.books.apply_batch(staged.batch)?;
+        }
+        Ok(())
     }
 
     /// The latest checkpoint of `generation` at or before `position`.
@@ -522,15 +577,22 @@ impl Checkpoints {
     }
 }
 
-/// Stores `bytes` under `(generation, index)` in chunks of [`CHECKPOINT_CHUNK_BYTES_MAX`],
-/// atomically.
-fn store_chunks(
-    tree: &sled::Tree,
+/// Checkpoints staged in one sled batch: a rebuild stores them
+/// [`REBUILD_CHECKPOINTS_PER_BATCH`] at a time, not one batch (and sled write) each.
+#[derive(Default)]
+struct Staged {
+    batch: sled::Batch,
+    checkpoints: usize,
+}
+
+/// Adds `bytes` under `(generation, index)` to `batch`, in chunks of
+/// [`CHECKPOINT_CHUNK_BYTES_MAX`].
+fn stage_chunks(
+    batch: &mut sled::Batch,
     generation: u64,
     index: u64,
     bytes: &[u8],
 ) -> Result<(), ProjectionError> {
-    let mut batch = sled::Batch::default();
     for (chunk_index, chunk) in bytes.chunks(CHECKPOINT_CHUNK_BYTES_MAX).enumerate() {
         let chunk_index = u16::try_from(chunk_index).map_err(|_| ProjectionError::Checkpoint {
             position: index,
@@ -538,7 +600,6 @@ fn store_chunks(
         })?;
         batch.insert(&checkpoint_key(generation, index, chunk_index)[..], chunk);
     }
-    tree.apply_batch(batch)?;
     Ok(())
 }
 

@@ -24,7 +24,8 @@ pub use books::{
     MonthLines, RegionBooks, Sides, is_asset, normal_balance,
 };
 pub use engine::{
-    CHECKPOINT_CHUNK_BYTES_MAX, CHECKPOINT_EVENTS, ProjectionError, Projector, RebuildProgress,
+    CHECKPOINT_CHUNK_BYTES_MAX, CHECKPOINT_EVENTS, ProjectionError, Projector,
+    REBUILD_CHECKPOINTS_PER_BATCH, RebuildProgress,
 };
 pub use ledger::{
     COMMAND_ATTEMPTS_MAX, CommandMeta, ExecuteError, Executed, GENESIS_COMMAND_ID, Ledger,

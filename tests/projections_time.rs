@@ -427,3 +427,38 @@ fn a_rebuild_leaves_its_checkpoints_for_the_next_open() {
     );
     assert_eq!(*reopened.projector().current().unwrap(), *books);
 }
+
+/// A rebuild long enough to read the log on its scan thread still stops at a corrupted
+/// posting set, names its position, and keeps the old generation.
+#[test]
+fn a_long_rebuild_stops_at_a_corrupted_posting_set() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = open_ledger(dir.path());
+    register_bulk_employer(&ledger, "bulk-a");
+    let mut batch = 0;
+    while ledger.log().head().position <= 2 * CHECKPOINT_EVENTS {
+        migrate_bulk(&ledger, "bulk-a", batch, 1_000);
+        batch += 1;
+    }
+    run(&ledger, &scenario("chongqing"));
+    let head = ledger.log().head().position;
+    let collection = (1..=head)
+        .rev()
+        .find(|position| {
+            let envelope = ledger.log().get(*position).unwrap().unwrap();
+            matches!(
+                stored::from_envelope(&envelope).unwrap(),
+                Event::ContributionCollected(ref collected) if collected.amount == yuan("1470.00")
+            )
+        })
+        .unwrap();
+    let tampered = append_tampered(&ledger, collection, "1470.00", "1470.01");
+    let generation = ledger.projector().generation();
+    let error = ledger.projector().rebuild(&mut |_| {}).unwrap_err();
+    assert!(
+        matches!(&error, ProjectionError::Decode(decode) if decode.position == tampered),
+        "{error}"
+    );
+    assert!(tampered > CHECKPOINT_EVENTS, "the scan thread reads it");
+    assert_eq!(ledger.projector().generation(), generation);
+}

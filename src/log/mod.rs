@@ -38,7 +38,9 @@ pub use envelope::{
 };
 pub use error::{Error, Result};
 pub use indexer::INDEX_BATCH_EVENTS_MAX;
-pub use store::{EventIter, Log, LogConfig, OpenCheck, StreamIter, digest};
+pub use store::{
+    BlockScan, EventIter, Log, LogConfig, OpenCheck, ScannedBlock, StreamIter, digest,
+};
 pub use verify::{VERIFY_PROGRESS_EVENTS, VerifyReport};
 pub use writer::{
     APPEND_BATCH_COMMANDS_MAX, APPEND_BATCH_EVENTS_MAX, APPEND_QUEUE_DEPTH_MAX,

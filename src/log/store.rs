@@ -405,27 +405,35 @@ impl Log {
         limit: u64,
         visit: &mut dyn FnMut(EventRef<'_>) -> std::result::Result<(), E>,
     ) -> std::result::Result<u64, E> {
+        let mut count = 0;
+        for block in self.scan_blocks(from_position, limit) {
+            for stored in block?.events() {
+                visit(stored)?;
+                count += 1;
+            }
+        }
+        Ok(count)
+    }
+
+    /// The blocks holding the events from `from_position` (1 if 0), at most `limit`, up to
+    /// the durable head as of this call, in position order, each with its events located
+    /// (and checked: dense positions, decodable bodies) but not copied. A block can be
+    /// handed to another thread, which reads its events with [`ScannedBlock::events`].
+    pub fn scan_blocks(&self, from_position: u64, limit: u64) -> BlockScan {
         let from = from_position.max(1);
         let end = self.shared.durable.load(Ordering::Acquire);
         let last = end.min(from.saturating_add(limit.saturating_sub(1)));
-        if limit == 0 || last < from {
-            return Ok(0);
+        let last = if limit == 0 { 0 } else { last };
+        BlockScan {
+            tree: self.shared.tree.clone(),
+            blocks: self
+                .shared
+                .tree
+                .range(&keys::block(from)[..]..=&keys::block(u64::MAX)[..]),
+            next: from,
+            last,
+            failed: false,
         }
-        let mut next = from;
-        let blocks = self
-            .shared
-            .tree
-            .range(&keys::block(from)[..]..=&keys::block(u64::MAX)[..]);
-        for entry in blocks {
-            let (key, bytes) = entry.map_err(Error::from)?;
-            touch_block(&self.shared.tree, &key)?;
-            let key_position = keys::block_position(&key).unwrap_or(0);
-            next = scan_block(&bytes, key_position, next, last, visit)?;
-            if next > last {
-                break;
-            }
-        }
-        Ok(next - from)
     }
 
     /// One event by position, if it is durable. Decodes only that event of its block.
@@ -752,33 +760,103 @@ fn touch_block(tree: &sled::Tree, key: &[u8]) -> Result<()> {
     Ok(())
 }
 
-/// Hands a block's events from `next` to `last` to `visit`, borrowed; returns the position
-/// after the last one handed over.
-fn scan_block<E: From<Error>>(
-    bytes: &[u8],
-    key_position: u64,
-    mut next: u64,
+/// Blocks of the log in position order, with their events located; see
+/// [`Log::scan_blocks`].
+pub struct BlockScan {
+    tree: sled::Tree,
+    blocks: sled::Iter,
+    next: u64,
     last: u64,
-    visit: &mut dyn FnMut(EventRef<'_>) -> std::result::Result<(), E>,
-) -> std::result::Result<u64, E> {
+    failed: bool,
+}
+
+impl Iterator for BlockScan {
+    type Item = Result<ScannedBlock>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.failed || self.next > self.last {
+            return None;
+        }
+        let scanned = self.blocks.next().map(|entry| {
+            let (key, bytes) = entry?;
+            touch_block(&self.tree, &key)?;
+            let key_position = keys::block_position(&key).unwrap_or(0);
+            let events = locate_events(&bytes, key_position, self.next, self.last)?;
+            self.next += events.len() as u64;
+            Ok(ScannedBlock { bytes, events })
+        });
+        self.failed = !matches!(scanned, Some(Ok(_)));
+        scanned
+    }
+}
+
+/// One block of the log and where its scanned events lie in it.
+pub struct ScannedBlock {
+    bytes: sled::IVec,
+    events: Vec<EventSpan>,
+}
+
+/// Where one event's fields lie in its block.
+struct EventSpan {
+    position: u64,
+    stream_id: std::ops::Range<usize>,
+    event_type: std::ops::Range<usize>,
+    schema_version: u16,
+    business_date: jiff::civil::Date,
+    payload: std::ops::Range<usize>,
+}
+
+impl ScannedBlock {
+    /// Its scanned events in position order, borrowed from the block.
+    pub fn events(&self) -> impl Iterator<Item = EventRef<'_>> {
+        self.events.iter().map(|span| EventRef {
+            position: span.position,
+            stream_id: text_at(&self.bytes, &span.stream_id),
+            event_type: text_at(&self.bytes, &span.event_type),
+            schema_version: span.schema_version,
+            business_date: span.business_date,
+            payload: &self.bytes[span.payload.clone()],
+        })
+    }
+}
+
+/// Text located by [`locate_events`], which checked that it is UTF-8.
+fn text_at<'a>(bytes: &'a [u8], range: &std::ops::Range<usize>) -> &'a str {
+    std::str::from_utf8(&bytes[range.clone()]).unwrap_or_default()
+}
+
+/// Where `part`, a slice of `whole`, lies in it.
+fn span_of(whole: &[u8], part: &[u8]) -> std::ops::Range<usize> {
+    let start = part.as_ptr() as usize - whole.as_ptr() as usize;
+    start..start + part.len()
+}
+
+/// Locates a block's events from `next` to `last`, checking that their positions are
+/// dense from `next` and that their bodies decode.
+fn locate_events(bytes: &[u8], key_position: u64, next: u64, last: u64) -> Result<Vec<EventSpan>> {
     let corrupt = |position, reason: String| Error::Corrupt { position, reason };
     let mut cursor =
         BlockCursor::open(bytes).map_err(|error| corrupt(key_position, error.to_string()))?;
+    let mut events = Vec::with_capacity(cursor.count as usize);
+    let mut expected = next;
     loop {
         let position_hint = cursor.next_position();
         let raw = match cursor.next_event() {
             Ok(Some(raw)) => raw,
-            Ok(None) => return Ok(next),
-            Err(error) => return Err(corrupt(position_hint, error.to_string()).into()),
+            Ok(None) => return Ok(events),
+            Err(error) => return Err(corrupt(position_hint, error.to_string())),
         };
-        if raw.position < next {
+        if raw.position < expected {
             continue;
         }
         if raw.position > last {
-            return Ok(next);
+            return Ok(events);
         }
-        if raw.position != next {
-            return Err(corrupt(next, format!("found position {} instead", raw.position)).into());
+        if raw.position != expected {
+            return Err(corrupt(
+                expected,
+                format!("found position {} instead", raw.position),
+            ));
         }
         let body = codec::decode_body_borrowed(raw.body)
             .map_err(|error| corrupt(raw.position, error.to_string()))?;
@@ -786,20 +864,18 @@ fn scan_block<E: From<Error>>(
             return Err(corrupt(
                 raw.position,
                 format!("event says it is at position {}", body.position),
-            )
-            .into());
+            ));
         }
-        let business_date = codec::date_from_number(body.business_date)
-            .map_err(|error| corrupt(raw.position, error.to_string()))?;
-        visit(EventRef {
+        events.push(EventSpan {
             position: body.position,
-            stream_id: body.stream_id,
-            event_type: body.event_type,
+            stream_id: span_of(bytes, body.stream_id.as_bytes()),
+            event_type: span_of(bytes, body.event_type.as_bytes()),
             schema_version: body.schema_version,
-            business_date,
-            payload: body.payload,
-        })?;
-        next += 1;
+            business_date: codec::date_from_number(body.business_date)
+                .map_err(|error| corrupt(raw.position, error.to_string()))?,
+            payload: span_of(bytes, body.payload),
+        });
+        expected += 1;
     }
 }
 

@@ -22,6 +22,8 @@ pub const CHECKPOINT_CHUNK_BYTES_MAX: usize = 60 * 1024;
 /// until the swap, before which the last batch is stored, so a crash loses nothing that
 /// was in use (the next open drops the unfinished generation).
 pub const REBUILD_CHECKPOINTS_PER_BATCH: usize = 64;
+/// How many blocks (of up to 64 KiB) a rebuild's scan thread reads ahead of its fold.
+pub const REBUILD_QUEUE_BLOCKS_MAX: usize = 64;
 /// How often a rebuild reports progress.
 pub const REBUILD_PROGRESS_INTERVAL: Duration = Duration::from_millis(250);
 
@@ -134,11 +136,7 @@ impl Projector {
     /// Opens the checkpoint store in `path` and brings the books up to the log's head,
     /// starting from the latest checkpoint of the current generation.
     pub fn open(log: Arc<Log>, path: &Path) -> Result<Projector, ProjectionError> {
-        let db = sled::Config::new()
-            .path(path)
-            .cache_capacity(CHECKPOINT_CACHE_BYTES)
-            .flush_every_ms(Some(1000))
-            .open()?;
+        let db = open_checkpoint_store(path)?;
         let checkpoints = Checkpoints {
             books: db.open_tree("checkpoints")?,
             rules: db.open_tree("checkpoint_rules")?,
@@ -354,7 +352,7 @@ impl Projector {
             if head.saturating_sub(books.position()) < CHECKPOINT_EVENTS {
                 break;
             }
-            fold_to(&self.log, &mut books, head, &mut |books| {
+            fold_to_pipelined(&self.log, &mut books, head, &mut |books| {
                 if !is_checkpoint_position(books.position()) {
                     return Ok(());
                 }
@@ -436,6 +434,77 @@ impl Projector {
     }
 }
 
+/// Folds like [`fold_to`], with the log read on a second thread: it walks sled's pages and
+/// locates each block's events while this one decodes and folds the blocks before, at most
+/// [`REBUILD_QUEUE_BLOCKS_MAX`] ahead. For the long replays of a rebuild.
+fn fold_to_pipelined(
+    log: &Log,
+    books: &mut Books,
+    end: u64,
+    after: &mut dyn FnMut(&Books) -> Result<(), ProjectionError>,
+) -> Result<u64, ProjectionError> {
+    let from = books.position() + 1;
+    if end < from {
+        return Ok(0);
+    }
+    let scan = log.scan_blocks(from, end - from + 1);
+    let folded = std::thread::scope(|scope| {
+        let (sender, receiver) = std::sync::mpsc::sync_channel(REBUILD_QUEUE_BLOCKS_MAX);
+        std::thread::Builder::new()
+            .name("rebuild-scan".to_owned())
+            .spawn_scoped(scope, move || {
+                for block in scan {
+                    // A closed queue means the fold stopped: so does the scan.
+                    if sender.send(block).is_err() {
+                        break;
+                    }
+                }
+            })
+            .map_err(crate::log::Error::Io)?;
+        let mut folded = 0;
+        for block in receiver {
+            for stored_event in block?.events() {
+                let event = stored::for_books(&stored_event)?;
+                books.apply(stored_event.position, &event)?;
+                after(books)?;
+                folded += 1;
+            }
+        }
+        Ok::<u64, ProjectionError>(folded)
+    })?;
+    check_folded_to(books, end)?;
+    Ok(folded)
+}
+
+/// How long an open waits for the previous holder of the checkpoint store's file lock.
+const LOCK_WAIT_MS_MAX: u64 = 5_000;
+/// How often it tries again meanwhile.
+const LOCK_RETRY_MS: u64 = 50;
+
+/// Opens the checkpoint store, waiting a bounded time for its file lock: a store just closed
+/// by this process keeps the lock for a moment while sled's I/O threads finish (the log
+/// waits for its own store the same way). Another process holding it is refused after the
+/// wait.
+fn open_checkpoint_store(path: &Path) -> Result<sled::Db, ProjectionError> {
+    let started = Instant::now();
+    loop {
+        let opened = sled::Config::new()
+            .path(path)
+            .cache_capacity(CHECKPOINT_CACHE_BYTES)
+            .flush_every_ms(Some(1000))
+            .open();
+        match opened {
+            Err(sled::Error::Io(error))
+                if error.to_string().contains("could not acquire lock")
+                    && started.elapsed() < Duration::from_millis(LOCK_WAIT_MS_MAX) =>
+            {
+                std::thread::sleep(Duration::from_millis(LOCK_RETRY_MS));
+            }
+            other => return Ok(other?),
+        }
+    }
+}
+
 /// Whether a checkpoint is kept at `position`.
 fn is_checkpoint_position(position: u64) -> bool {
     position > 0 && position.is_multiple_of(CHECKPOINT_EVENTS)
@@ -457,6 +526,12 @@ fn fold_to(
         books.apply(stored_event.position, &event)?;
         after(books)
     })?;
+    check_folded_to(books, end)?;
+    Ok(folded)
+}
+
+/// Checks that a fold reached `end`: the log holds every position it acknowledged.
+fn check_folded_to(books: &Books, end: u64) -> Result<(), ProjectionError> {
     if books.position() != end {
         return Err(crate::log::Error::Corrupt {
             position: books.position() + 1,
@@ -464,7 +539,7 @@ fn fold_to(
         }
         .into());
     }
-    Ok(folded)
+    Ok(())
 }
 
 impl Checkpoints {

@@ -197,6 +197,46 @@ fn large_commands_span_blocks() {
     assert_eq!(log.verify(None, &mut |_| {}).unwrap().events_verified, 2000);
 }
 
+/// A borrowed scan hands over the same events as the owned read, from inside a block and
+/// across blocks, stopping at its limit and at the head.
+#[test]
+fn a_scan_sees_what_a_read_sees() {
+    let (_dir, log) = temp_log();
+    let events: Vec<_> = (0..2000)
+        .map(|index| event("employer/big", &format!("{index:0>100}")))
+        .collect();
+    log.append_blocking(command("bulk", events)).unwrap();
+    for (from, limit) in [
+        (1, u64::MAX),
+        (1500, 10),
+        (0, 3),
+        (1999, 10),
+        (2001, 5),
+        (7, 0),
+    ] {
+        let read: Vec<_> = log
+            .read_range(from, limit)
+            .map(|envelope| {
+                let envelope = envelope.unwrap();
+                (envelope.position, envelope.event_type, envelope.payload)
+            })
+            .collect();
+        let mut scanned = Vec::new();
+        let count = log
+            .scan_range::<Error>(from, limit, &mut |stored| {
+                scanned.push((
+                    stored.position,
+                    stored.event_type.to_owned(),
+                    stored.payload.to_vec(),
+                ));
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(scanned, read, "from {from}, limit {limit}");
+        assert_eq!(count, read.len() as u64);
+    }
+}
+
 /// Bad appends are refused with the field named, and nothing is written.
 #[test]
 fn invalid_appends_name_the_field() {

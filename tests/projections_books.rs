@@ -170,3 +170,54 @@ fn a_termination_lowers_the_insured_counts() {
     assert_eq!(insured(date(2020, 5, 31)), (1, 1)); // an employee carries both
     assert_eq!(insured(date(2020, 6, 1)), (0, 0)); // terminated on 2020-06-01
 }
+
+/// The books' view of stored events (contribution chunks without their lines, totals and
+/// rules, which it steps over) folds every canonical scenario to the same books as the full
+/// decode; and it does step over them, so its schema-1 variant indices are right.
+#[test]
+fn the_books_view_of_stored_events_folds_as_the_full_decode() {
+    use fundledger::domain::Event;
+    use fundledger::projections::Books;
+    use fundledger::projections::stored;
+
+    let (_dir, ledger) = temp_ledger();
+    for scenario in fundledger::domain::scenarios::canonical() {
+        support::ledger::run(&ledger, &scenario);
+    }
+    let head = ledger.log().head().position;
+    let mut full = Books::default();
+    let mut viewed = Books::default();
+    let mut stepped_over = std::collections::BTreeMap::new();
+    ledger
+        .log()
+        .scan_range::<fundledger::log::Error>(1, head, &mut |stored_event| {
+            let decoded = stored::from_event_ref(&stored_event).unwrap();
+            let view = stored::for_books(&stored_event).unwrap();
+            assert_eq!(view.event_type(), decoded.event_type());
+            assert_eq!(view.region(), decoded.region());
+            assert_eq!(view.business_date(), decoded.business_date());
+            assert_eq!(view.transaction(), decoded.transaction());
+            if let Event::ContributionAssessed(chunk)
+            | Event::ContributionBackPaid(fundledger::domain::event::ContributionBackPaid {
+                chunk,
+                ..
+            }) = &view
+            {
+                assert!(chunk.lines.is_empty() && chunk.rules.is_empty());
+                *stepped_over.entry(view.event_type()).or_insert(0) += 1;
+            } else {
+                assert_eq!(view, decoded);
+            }
+            full.apply(stored_event.position, &decoded).unwrap();
+            viewed.apply(stored_event.position, &view).unwrap();
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(
+        stepped_over.keys().copied().collect::<Vec<_>>(),
+        ["ContributionAssessed", "ContributionBackPaid"],
+        "the scenarios assess and back-pay contributions"
+    );
+    assert_eq!(viewed, full);
+    assert_eq!(full.position(), head);
+}

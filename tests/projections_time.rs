@@ -345,9 +345,12 @@ fn a_restart_resumes_from_the_checkpoint() {
 
     let reopened = open_ledger(dir.path());
     // The last checkpoint is at the largest multiple of CHECKPOINT_EVENTS at or below the
-    // head (CHECKPOINT_EVENTS here); only the positions after it are folded again.
+    // head; only the positions after it are folded again.
     let checkpoint = head / CHECKPOINT_EVENTS * CHECKPOINT_EVENTS;
-    assert_eq!(checkpoint, CHECKPOINT_EVENTS);
+    assert!(
+        checkpoint >= CHECKPOINT_EVENTS,
+        "the history has a checkpoint"
+    );
     assert_eq!(reopened.projector().replayed_on_open(), head - checkpoint);
     assert!(reopened.projector().replayed_on_open() < head);
     let again = reopened.projector().current().unwrap();
@@ -363,4 +366,99 @@ fn a_restart_resumes_from_the_checkpoint() {
         .unwrap();
     }
     assert_eq!(*again, full);
+}
+
+/// A checkpoint stored whole (format 0xC1, before checkpoints kept their rule events
+/// apart) is still read: a restart resumes from it, replays nothing, and has the same books.
+#[test]
+fn a_whole_books_checkpoint_of_format_v1_still_resumes() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = open_ledger(dir.path());
+    run(&ledger, &scenario("tianjin"));
+    let position = ledger.projector().checkpoint_now().unwrap();
+    let generation = ledger.projector().generation();
+    let books = ledger.projector().current().unwrap();
+    assert_eq!(books.position(), position);
+    drop(ledger);
+
+    // Put the books back at that position as a format-1 checkpoint, behind the engine's back.
+    {
+        let db = sled::open(dir.path().join("books")).unwrap();
+        let checkpoints = db.open_tree("checkpoints").unwrap();
+        let mut key = generation.to_be_bytes().to_vec();
+        key.extend_from_slice(&position.to_be_bytes());
+        let stored = checkpoints.range(key.clone()..).next().unwrap().unwrap().1;
+        assert_eq!(stored[0], codec::FORMAT_CHECKPOINT_V2);
+        key.extend_from_slice(&0u16.to_be_bytes());
+        let whole = codec::encode_checkpoint(&*books).unwrap();
+        assert!(whole.len() < 60 * 1024, "one chunk");
+        checkpoints.insert(key, whole).unwrap();
+        db.flush().unwrap();
+    }
+
+    let reopened = open_ledger(dir.path());
+    assert_eq!(reopened.projector().replayed_on_open(), 0);
+    assert_eq!(*reopened.projector().current().unwrap(), *books);
+}
+
+/// A rebuild stores its checkpoints in batches, the last one before the swap: after a
+/// rebuild and a restart, only the events after the last checkpoint are replayed.
+#[test]
+fn a_rebuild_leaves_its_checkpoints_for_the_next_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = open_ledger(dir.path());
+    register_bulk_employer(&ledger, "bulk-a");
+    let mut batch = 0;
+    while ledger.log().head().position <= 2 * CHECKPOINT_EVENTS + 500 {
+        migrate_bulk(&ledger, "bulk-a", batch, 1_000);
+        batch += 1;
+    }
+    let head = ledger.log().head().position;
+    let done = ledger.projector().rebuild(&mut |_| {}).unwrap();
+    assert_eq!(done.position, head);
+    let books = ledger.projector().current().unwrap();
+    drop(ledger);
+
+    let reopened = open_ledger(dir.path());
+    assert_eq!(reopened.projector().generation(), done.generation);
+    assert_eq!(
+        reopened.projector().replayed_on_open(),
+        head % CHECKPOINT_EVENTS
+    );
+    assert_eq!(*reopened.projector().current().unwrap(), *books);
+}
+
+/// A rebuild long enough to read the log on its scan thread still stops at a corrupted
+/// posting set, names its position, and keeps the old generation.
+#[test]
+fn a_long_rebuild_stops_at_a_corrupted_posting_set() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = open_ledger(dir.path());
+    register_bulk_employer(&ledger, "bulk-a");
+    let mut batch = 0;
+    while ledger.log().head().position <= 2 * CHECKPOINT_EVENTS {
+        migrate_bulk(&ledger, "bulk-a", batch, 1_000);
+        batch += 1;
+    }
+    run(&ledger, &scenario("chongqing"));
+    let head = ledger.log().head().position;
+    let collection = (1..=head)
+        .rev()
+        .find(|position| {
+            let envelope = ledger.log().get(*position).unwrap().unwrap();
+            matches!(
+                stored::from_envelope(&envelope).unwrap(),
+                Event::ContributionCollected(ref collected) if collected.amount == yuan("1470.00")
+            )
+        })
+        .unwrap();
+    let tampered = append_tampered(&ledger, collection, "1470.00", "1470.01");
+    let generation = ledger.projector().generation();
+    let error = ledger.projector().rebuild(&mut |_| {}).unwrap_err();
+    assert!(
+        matches!(&error, ProjectionError::Decode(decode) if decode.position == tampered),
+        "{error}"
+    );
+    assert!(tampered > CHECKPOINT_EVENTS, "the scan thread reads it");
+    assert_eq!(ledger.projector().generation(), generation);
 }

@@ -39,6 +39,10 @@ struct ProjectionsBench {
     /// How many queries of each kind to time.
     #[arg(long, default_value_t = 200)]
     queries: usize,
+    /// Keep the store in this directory and reuse it: the history is generated only up to
+    /// `--events` (default: a temporary directory, removed afterwards).
+    #[arg(long)]
+    data: Option<PathBuf>,
 }
 
 /// Options of `bench grpc`.
@@ -82,11 +86,14 @@ struct LogBench {
 pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     match args.which {
         Bench::Log(options) => log_bench(&options),
-        Bench::Projections(options) => super::bench_projections::projections_bench(
-            options.events,
-            options.batch,
-            options.queries,
-        ),
+        Bench::Projections(options) => {
+            super::bench_projections::projections_bench(&super::bench_projections::Options {
+                events: options.events,
+                batch: options.batch,
+                queries: options.queries,
+                data: options.data,
+            })
+        }
         Bench::Grpc(options) => tokio::runtime::Runtime::new()?.block_on(
             super::bench_grpc::grpc_bench(options.clients, options.commands_per_client),
         ),

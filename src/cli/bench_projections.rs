@@ -2,6 +2,7 @@
 //! command path, then measures a full rebuild of the books (events/s, memory) and as-of /
 //! as-known query latency.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -15,6 +16,8 @@ use crate::projections::{CommandMeta, Ledger, report};
 const REGION: &str = "gansu-lanzhou";
 /// Persons per employer: keeps each employer's stream short.
 const PERSONS_PER_EMPLOYER: u64 = 10_000;
+/// How often the rebuild's memory is printed, in events.
+const RSS_REPORT_EVENTS: u64 = 1_000_000;
 
 fn meta(command_id: String) -> CommandMeta {
     CommandMeta {
@@ -106,35 +109,87 @@ fn millis(sorted: &[Duration], fraction: f64) -> f64 {
     super::bench::percentile(sorted, fraction)
 }
 
-/// Runs the benchmark.
-pub fn projections_bench(events: u64, batch: u64, queries: usize) -> anyhow::Result<()> {
-    let dir = tempfile::tempdir()?;
-    let mut config = LogConfig::new(dir.path());
-    config.open_check = OpenCheck::Tail;
-    let log = Arc::new(Log::open(&config)?);
-    let ledger = Ledger::open(Arc::clone(&log), &dir.path().join("projections"))?;
-    println!("bench projections: {events} events in {REGION}, {batch} persons per command");
+/// What `bench projections` runs on.
+#[derive(Debug)]
+pub struct Options {
+    /// How many events the history holds.
+    pub events: u64,
+    /// Persons per migration command.
+    pub batch: u64,
+    /// Queries of each kind to time.
+    pub queries: usize,
+    /// A directory to keep and reuse the store in; a temporary one if `None`.
+    pub data: Option<PathBuf>,
+}
+
+/// Writes the history through the command path until the log holds `events` events. The
+/// command ids are deterministic, so on a store generated before, the commands already
+/// appended are recognised as retries and the history only grows to `events`.
+fn generate(ledger: &Ledger, events: u64, batch: u64) -> anyhow::Result<()> {
+    let log = ledger.log();
+    let before = log.head().position;
     let started = Instant::now();
     let mut batch_index = 0;
     while log.head().position < events {
-        grow(&ledger, batch_index, batch)?;
+        grow(ledger, batch_index, batch)?;
         batch_index += 1;
         if batch_index % 100 == 0 {
             eprintln!("  generated {} events", log.head().position);
         }
     }
     let head = log.head().position;
+    if head == before {
+        println!("reused a history of {head} events");
+        return Ok(());
+    }
     println!(
-        "generated {head} events through the command path in {:.1} s ({:.0} events/s)",
+        "generated {} events through the command path in {:.1} s ({:.0} events/s)",
+        head - before,
         started.elapsed().as_secs_f64(),
-        head as f64 / started.elapsed().as_secs_f64()
+        (head - before) as f64 / started.elapsed().as_secs_f64()
     );
     log.stream_version("bench/wait-for-index")?;
+    Ok(())
+}
+
+/// Runs the benchmark.
+pub fn projections_bench(options: &Options) -> anyhow::Result<()> {
+    let temporary;
+    let path = match &options.data {
+        Some(path) => path.clone(),
+        None => {
+            temporary = tempfile::tempdir()?;
+            temporary.path().to_path_buf()
+        }
+    };
+    let events = options.events;
+    let batch = options.batch;
+    let queries = options.queries;
+    let mut config = LogConfig::new(&path);
+    config.open_check = OpenCheck::Tail;
+    let log = Arc::new(Log::open(&config)?);
+    let ledger = Ledger::open(
+        Arc::clone(&log),
+        &path.join(super::serve::PROJECTIONS_DIRECTORY),
+    )?;
+    println!("bench projections: {events} events in {REGION}, {batch} persons per command");
+    generate(&ledger, events, batch)?;
+    let head = log.head().position;
     let (rss, peak) = memory_mib();
-    println!("memory after generating: RSS {rss:.0} MiB (peak so far {peak:.0} MiB)");
+    println!("memory before the rebuild: RSS {rss:.0} MiB (peak so far {peak:.0} MiB)");
 
     let started = Instant::now();
-    let done = ledger.projector().rebuild(&mut |_| {})?;
+    let mut next_report = RSS_REPORT_EVENTS;
+    let done = ledger.projector().rebuild(&mut |progress| {
+        if progress.position >= next_report {
+            next_report = progress.position + RSS_REPORT_EVENTS;
+            let (rss, _) = memory_mib();
+            eprintln!(
+                "  rebuild at {}: {:.0} events/s so far, RSS {rss:.0} MiB",
+                progress.position, progress.events_per_second
+            );
+        }
+    })?;
     let elapsed = started.elapsed();
     let (rss, peak) = memory_mib();
     println!(

@@ -17,7 +17,7 @@
 //! Integers are little-endian. `hash = SHA-256(previous_hash ‖ body)` chains every event
 //! to the one before it, across blocks.
 
-use bincode::{Decode, Encode};
+use bincode::{BorrowDecode, Decode, Encode};
 use sha2::{Digest, Sha256};
 
 use super::envelope::{Envelope, Hash};
@@ -36,6 +36,11 @@ pub const FORMAT_PAYLOAD_BINCODE_V1: u8 = 0x51;
 pub const PAYLOAD_DECODED_BYTES_MAX: usize = 4 * 1024 * 1024;
 /// Format byte of a projection checkpoint (bincode serde mode, standard configuration).
 pub const FORMAT_CHECKPOINT_V1: u8 = 0xC1;
+/// Format byte of a projection checkpoint without its rule events, which are stored once
+/// per change beside it (bincode serde mode, standard configuration).
+pub const FORMAT_CHECKPOINT_V2: u8 = 0xC2;
+/// Format byte of the rule events a [`FORMAT_CHECKPOINT_V2`] checkpoint refers to.
+pub const FORMAT_CHECKPOINT_RULES_V1: u8 = 0xC3;
 /// The largest decoded checkpoint, in bytes.
 pub const CHECKPOINT_BYTES_MAX: usize = 256 * 1024 * 1024;
 /// Marks the end of a block, so a truncated block is told apart from a short one.
@@ -132,9 +137,10 @@ pub fn date_from_number(number: i32) -> Result<jiff::civil::Date, CodecError> {
         .map_err(|error| CodecError::Malformed(format!("date {number}: {error}")))
 }
 
-/// [`EventBodyV1`] borrowing its text and payload, for the append path: the same fields
-/// in the same order, so it encodes to the same bytes without copying them first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Encode)]
+/// [`EventBodyV1`] borrowing its text and payload, for the append path and for scans: the
+/// same fields in the same order, so it encodes to the same bytes, and decodes from them,
+/// without copying them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Encode, BorrowDecode)]
 pub struct EventBodyRefV1<'a> {
     /// Global position.
     pub position: u64,
@@ -168,6 +174,21 @@ pub fn encode_body(body: &EventBodyRefV1<'_>) -> Result<Vec<u8>, CodecError> {
 pub fn decode_body(bytes: &[u8]) -> Result<EventBodyV1, CodecError> {
     let (body, read): (EventBodyV1, usize) = bincode::decode_from_slice(bytes, body_config())
         .map_err(|error| CodecError::Malformed(format!("event body: {error}")))?;
+    if read != bytes.len() {
+        return Err(CodecError::Malformed(format!(
+            "event body has {} trailing bytes",
+            bytes.len() - read
+        )));
+    }
+    Ok(body)
+}
+
+/// Decodes an event body borrowing its text and payload from `bytes`, refusing trailing
+/// bytes.
+pub fn decode_body_borrowed(bytes: &[u8]) -> Result<EventBodyRefV1<'_>, CodecError> {
+    let (body, read): (EventBodyRefV1<'_>, usize) =
+        bincode::borrow_decode_from_slice(bytes, body_config())
+            .map_err(|error| CodecError::Malformed(format!("event body: {error}")))?;
     if read != bytes.len() {
         return Err(CodecError::Malformed(format!(
             "event body has {} trailing bytes",
@@ -495,23 +516,47 @@ pub fn decode_payload<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T,
     Ok(value)
 }
 
-/// Encodes a projection checkpoint behind its format byte.
+/// Encodes a projection checkpoint (the whole books) behind [`FORMAT_CHECKPOINT_V1`].
 pub fn encode_checkpoint<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, CodecError> {
-    let mut bytes = vec![FORMAT_CHECKPOINT_V1];
+    encode_projection_record(FORMAT_CHECKPOINT_V1, value)
+}
+
+/// Decodes a checkpoint written by [`encode_checkpoint`].
+pub fn decode_checkpoint<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, CodecError> {
+    decode_projection_record(FORMAT_CHECKPOINT_V1, bytes)
+}
+
+/// Encodes a projection record (bincode serde mode, standard configuration) behind
+/// `format`, one of the projection format bytes.
+pub fn encode_projection_record<T: serde::Serialize>(
+    format: u8,
+    value: &T,
+) -> Result<Vec<u8>, CodecError> {
+    let mut bytes = vec![format];
     bincode::serde::encode_into_std_write(value, &mut bytes, bincode::config::standard())
         .map_err(|error| CodecError::Malformed(format!("checkpoint does not encode: {error}")))?;
     Ok(bytes)
 }
 
-/// Decodes a checkpoint written by [`encode_checkpoint`].
-pub fn decode_checkpoint<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, CodecError> {
-    let found = *bytes
+/// The format byte heading a stored record.
+pub fn record_format(bytes: &[u8]) -> Result<u8, CodecError> {
+    bytes
         .first()
-        .ok_or(CodecError::Truncated("checkpoint format byte"))?;
-    if found != FORMAT_CHECKPOINT_V1 {
+        .copied()
+        .ok_or(CodecError::Truncated("format byte"))
+}
+
+/// Decodes a projection record written by [`encode_projection_record`] with `format`,
+/// refusing another format byte and trailing bytes.
+pub fn decode_projection_record<T: serde::de::DeserializeOwned>(
+    format: u8,
+    bytes: &[u8],
+) -> Result<T, CodecError> {
+    let found = record_format(bytes)?;
+    if found != format {
         return Err(CodecError::UnknownFormat {
             found,
-            expected: FORMAT_CHECKPOINT_V1,
+            expected: format,
         });
     }
     let config = bincode::config::standard().with_limit::<CHECKPOINT_BYTES_MAX>();
@@ -560,12 +605,13 @@ mod tests {
                 recorded_at_micros: 1_700_000_000_000_000,
                 command_id: "c-1".to_owned(),
                 actor: "tax-bureau".to_owned(),
-                payload,
+                payload: payload.clone(),
             }
         );
         assert_eq!(
             bincode::encode_to_vec(&owned, body_config()).unwrap(),
             bytes
         );
+        assert_eq!(decode_body_borrowed(&bytes).unwrap(), borrowed);
     }
 }

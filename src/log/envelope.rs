@@ -48,6 +48,24 @@ pub struct Envelope {
     pub hash: Hash,
 }
 
+/// One stored event borrowed from its block, as [`crate::log::Log::scan_range`] hands it
+/// over: the envelope's fields a fold reads, without copies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EventRef<'a> {
+    /// Global log position.
+    pub position: u64,
+    /// The stream the event belongs to.
+    pub stream_id: &'a str,
+    /// The event type name.
+    pub event_type: &'a str,
+    /// The schema version of the payload.
+    pub schema_version: u16,
+    /// The business date the event is effective for.
+    pub business_date: jiff::civil::Date,
+    /// The encoded domain event.
+    pub payload: &'a [u8],
+}
+
 /// An event a command wants to append: everything but what the log assigns.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewEvent {

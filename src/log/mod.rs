@@ -35,12 +35,15 @@ mod writer;
 
 pub use envelope::{
     AppendRequest, Appended, COMMAND_EVENTS_MAX, COMMAND_ID_BYTES_MAX, Committed,
-    EVENT_TYPE_BYTES_MAX, Envelope, EventStamp, ExpectedVersion, GENESIS_HASH, Hash, Head,
-    NewEvent, PAYLOAD_BYTES_MAX, STREAM_ID_BYTES_MAX,
+    EVENT_TYPE_BYTES_MAX, Envelope, EventRef, EventStamp, ExpectedVersion, GENESIS_HASH, Hash,
+    Head, NewEvent, PAYLOAD_BYTES_MAX, STREAM_ID_BYTES_MAX,
 };
 pub use error::{Error, Result};
 pub use indexer::INDEX_BATCH_EVENTS_MAX;
-pub use store::{EventIter, Log, LogConfig, OpenCheck, SLED_SEGMENT_BYTES, StreamIter, digest};
+pub use store::{
+    BlockScan, EventIter, Log, LogConfig, OpenCheck, SLED_SEGMENT_BYTES, ScannedBlock, StreamIter,
+    digest,
+};
 pub use verify::{VERIFY_PROGRESS_EVENTS, VerifyReport};
 pub use writer::{
     APPEND_BATCH_COMMANDS_MAX, APPEND_BATCH_EVENTS_MAX, APPEND_QUEUE_DEPTH_MAX,

@@ -119,6 +119,35 @@ pub struct Books {
     rule_events: Vec<Event>,
 }
 
+/// The books as a checkpoint stores them, borrowed: everything but the rule events, which
+/// change rarely and are stored once per change beside the checkpoints.
+#[derive(Debug, Serialize)]
+pub struct BooksCheckpointRef<'a> {
+    position: u64,
+    regions: &'a BTreeMap<RegionId, RegionBooks>,
+    rule_event_count: u64,
+}
+
+/// The books as a checkpoint stores them (see [`BooksCheckpointRef`]), read back.
+#[derive(Debug, Deserialize)]
+pub struct BooksCheckpoint {
+    position: u64,
+    regions: BTreeMap<RegionId, RegionBooks>,
+    rule_event_count: u64,
+}
+
+impl BooksCheckpoint {
+    /// The position of the books.
+    pub fn position(&self) -> u64 {
+        self.position
+    }
+
+    /// How many rule events the books held: which stored rule events they need.
+    pub fn rule_event_count(&self) -> u64 {
+        self.rule_event_count
+    }
+}
+
 fn add(total: &mut Yuan, amount: Yuan, position: u64) -> Result<(), FoldError> {
     *total = total
         .checked_add(amount)
@@ -210,6 +239,30 @@ impl Books {
     /// How many rule events the books hold (changes whenever the rulebook does).
     pub fn rule_event_count(&self) -> usize {
         self.rule_events.len()
+    }
+
+    /// The region definitions and rule amendments so far, in log order.
+    pub fn rule_events(&self) -> &[Event] {
+        &self.rule_events
+    }
+
+    /// The books without their rule events, for a checkpoint.
+    pub fn checkpoint(&self) -> BooksCheckpointRef<'_> {
+        BooksCheckpointRef {
+            position: self.position,
+            regions: &self.regions,
+            rule_event_count: self.rule_events.len() as u64,
+        }
+    }
+
+    /// The books of a checkpoint with the rule events it refers to; `None` if their count
+    /// is not the one the checkpoint names.
+    pub fn from_checkpoint(checkpoint: BooksCheckpoint, rule_events: Vec<Event>) -> Option<Books> {
+        (rule_events.len() as u64 == checkpoint.rule_event_count).then_some(Books {
+            position: checkpoint.position,
+            regions: checkpoint.regions,
+            rule_events,
+        })
     }
 
     /// A region's postings as the domain's ledger, for decisions that read them.

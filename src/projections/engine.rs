@@ -6,16 +6,24 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
-use super::books::{BOOKS_VERSION, Books, FoldError};
+use super::books::{BOOKS_VERSION, Books, BooksCheckpoint, FoldError};
 use super::stored::{self, DecodeError};
+use crate::domain::Event;
 use crate::domain::Rulebook;
 use crate::log::{self, Log, codec};
 
-/// A checkpoint is written every this many positions.
-pub const CHECKPOINT_EVENTS: u64 = 4096;
+/// A checkpoint is written every this many positions: an as-known query replays at most
+/// this many events less one after its checkpoint.
+pub const CHECKPOINT_EVENTS: u64 = 1024;
 /// The largest stored piece of a checkpoint (sled keeps values over 128 KiB in blob files
 /// it never fsyncs).
 pub const CHECKPOINT_CHUNK_BYTES_MAX: usize = 60 * 1024;
+/// How many checkpoints a rebuild stores in one sled batch. Its generation answers nothing
+/// until the swap, before which the last batch is stored, so a crash loses nothing that
+/// was in use (the next open drops the unfinished generation).
+pub const REBUILD_CHECKPOINTS_PER_BATCH: usize = 64;
+/// How many blocks (of up to 64 KiB) a rebuild's scan thread reads ahead of its fold.
+pub const REBUILD_QUEUE_BLOCKS_MAX: usize = 64;
 /// How often a rebuild reports progress.
 pub const REBUILD_PROGRESS_INTERVAL: Duration = Duration::from_millis(250);
 
@@ -71,7 +79,7 @@ pub struct RebuildProgress {
 /// The books projection with its checkpoints.
 pub struct Projector {
     log: Arc<Log>,
-    checkpoints: sled::Tree,
+    checkpoints: Checkpoints,
     meta: sled::Tree,
     _db: sled::Db,
     working: Mutex<Books>,
@@ -92,6 +100,19 @@ impl std::fmt::Debug for Projector {
             .finish()
     }
 }
+
+/// The checkpoint store: checkpoints by generation and position, and the rule events they
+/// refer to by generation and count, each in chunks under [`CHECKPOINT_CHUNK_BYTES_MAX`].
+struct Checkpoints {
+    books: sled::Tree,
+    rules: sled::Tree,
+    /// The rule events last read, by generation and count: as-known queries mostly need
+    /// the same ones.
+    rules_read: Mutex<Option<RulesRead>>,
+}
+
+/// Rule events as read: their generation, their count, and the events.
+type RulesRead = (u64, u64, Arc<Vec<Event>>);
 
 fn checkpoint_key(generation: u64, position: u64, chunk: u16) -> [u8; 18] {
     let mut key = [0u8; 18];
@@ -115,12 +136,12 @@ impl Projector {
     /// Opens the checkpoint store in `path` and brings the books up to the log's head,
     /// starting from the latest checkpoint of the current generation.
     pub fn open(log: Arc<Log>, path: &Path) -> Result<Projector, ProjectionError> {
-        let db = sled::Config::new()
-            .path(path)
-            .cache_capacity(CHECKPOINT_CACHE_BYTES)
-            .flush_every_ms(Some(1000))
-            .open()?;
-        let checkpoints = db.open_tree("checkpoints")?;
+        let db = open_checkpoint_store(path)?;
+        let checkpoints = Checkpoints {
+            books: db.open_tree("checkpoints")?,
+            rules: db.open_tree("checkpoint_rules")?,
+            rules_read: Mutex::new(None),
+        };
         let meta = db.open_tree("meta")?;
         let (generation, version) = match meta.get(GENERATION_KEY)? {
             Some(bytes) if bytes.len() == 12 => {
@@ -141,9 +162,10 @@ impl Projector {
         let mut generation_value = generation.to_be_bytes().to_vec();
         generation_value.extend_from_slice(&BOOKS_VERSION.to_be_bytes());
         meta.insert(GENERATION_KEY, generation_value)?;
-        drop_other_generations(&checkpoints, generation)?;
+        drop_other_generations(&checkpoints.books, generation)?;
+        drop_other_generations(&checkpoints.rules, generation)?;
         let head = log.head().position;
-        let books = load_checkpoint(&checkpoints, generation, head)?.unwrap_or_default();
+        let books = checkpoints.load(generation, head)?.unwrap_or_default();
         let projector = Projector {
             log,
             checkpoints,
@@ -198,8 +220,10 @@ impl Projector {
             Err(error) => {
                 // A failed event may have been folded in part: put back the books as they
                 // were, so that nothing half-folded is ever published or folded again.
-                let mut restored =
-                    load_checkpoint(&self.checkpoints, generation, before)?.unwrap_or_default();
+                let mut restored = self
+                    .checkpoints
+                    .load(generation, before)?
+                    .unwrap_or_default();
                 fold_to(&self.log, &mut restored, before, &mut |_| Ok(()))?;
                 *working = restored;
                 return Err(error);
@@ -249,8 +273,10 @@ impl Projector {
         if position >= current.position() {
             return Ok(current);
         }
-        let mut books =
-            load_checkpoint(&self.checkpoints, self.generation(), position)?.unwrap_or_default();
+        let mut books = self
+            .checkpoints
+            .load(self.generation(), position)?
+            .unwrap_or_default();
         fold_to(&self.log, &mut books, position, &mut |_| Ok(()))?;
         Ok(Arc::new(books))
     }
@@ -319,14 +345,18 @@ impl Projector {
             progress(status);
             status
         };
+        let mut staged = Staged::default();
         // Most of the replay runs without holding anything the queries need.
         loop {
             let head = self.log.head().position;
             if head.saturating_sub(books.position()) < CHECKPOINT_EVENTS {
                 break;
             }
-            fold_to(&self.log, &mut books, head, &mut |books| {
-                self.save_checkpoint(generation, books)?;
+            fold_to_pipelined(&self.log, &mut books, head, &mut |books| {
+                if !is_checkpoint_position(books.position()) {
+                    return Ok(());
+                }
+                self.stage_rebuild_checkpoint(generation, books, &mut staged)?;
                 if last_report.elapsed() >= REBUILD_PROGRESS_INTERVAL {
                     last_report = Instant::now();
                     report(books, false);
@@ -337,12 +367,14 @@ impl Projector {
         // The last few events and the swap happen under the working lock, so no query sees
         // a half-built generation and no event is folded into the old one meanwhile.
         let mut working = lock(&self.working);
-        fold_to(
-            &self.log,
-            &mut books,
-            self.log.head().position,
-            &mut |books| self.save_checkpoint(generation, books),
-        )?;
+        let head = self.log.head().position;
+        fold_to(&self.log, &mut books, head, &mut |books| {
+            if is_checkpoint_position(books.position()) {
+                self.stage_rebuild_checkpoint(generation, books, &mut staged)?;
+            }
+            Ok(())
+        })?;
+        self.checkpoints.apply(std::mem::take(&mut staged))?;
         let old = self.generation();
         let mut generation_value = generation.to_be_bytes().to_vec();
         generation_value.extend_from_slice(&BOOKS_VERSION.to_be_bytes());
@@ -365,40 +397,117 @@ impl Projector {
     fn drop_generation(&self, generation: u64) -> Result<(), ProjectionError> {
         let start = checkpoint_key(generation, 0, 0);
         let end = checkpoint_key(generation, u64::MAX, u16::MAX);
-        let mut batch = sled::Batch::default();
-        for entry in self.checkpoints.range(start..=end) {
-            batch.remove(entry?.0);
+        for tree in [&self.checkpoints.books, &self.checkpoints.rules] {
+            let mut batch = sled::Batch::default();
+            for entry in tree.range(start..=end) {
+                batch.remove(entry?.0);
+            }
+            tree.apply_batch(batch)?;
         }
-        self.checkpoints.apply_batch(batch)?;
         Ok(())
     }
 
     fn save_checkpoint(&self, generation: u64, books: &Books) -> Result<(), ProjectionError> {
-        let position = books.position();
-        if position == 0 || !position.is_multiple_of(CHECKPOINT_EVENTS) {
+        if !is_checkpoint_position(books.position()) {
             return Ok(());
         }
         self.store_checkpoint(generation, books)
     }
 
-    fn store_checkpoint(&self, generation: u64, books: &Books) -> Result<(), ProjectionError> {
-        let position = books.position();
-        let bytes =
-            codec::encode_checkpoint(books).map_err(|error| ProjectionError::Checkpoint {
-                position,
-                reason: error.to_string(),
-            })?;
-        let mut batch = sled::Batch::default();
-        for (index, chunk) in bytes.chunks(CHECKPOINT_CHUNK_BYTES_MAX).enumerate() {
-            let index = u16::try_from(index).map_err(|_| ProjectionError::Checkpoint {
-                position,
-                reason: "checkpoint too large".to_owned(),
-            })?;
-            batch.insert(&checkpoint_key(generation, position, index)[..], chunk);
+    /// Stages a rebuild's checkpoint, and stores the staged ones once there are
+    /// [`REBUILD_CHECKPOINTS_PER_BATCH`].
+    fn stage_rebuild_checkpoint(
+        &self,
+        generation: u64,
+        books: &Books,
+        staged: &mut Staged,
+    ) -> Result<(), ProjectionError> {
+        self.checkpoints.stage(generation, books, staged)?;
+        if staged.checkpoints >= REBUILD_CHECKPOINTS_PER_BATCH {
+            self.checkpoints.apply(std::mem::take(staged))?;
         }
-        self.checkpoints.apply_batch(batch)?;
         Ok(())
     }
+
+    fn store_checkpoint(&self, generation: u64, books: &Books) -> Result<(), ProjectionError> {
+        self.checkpoints.store(generation, books)
+    }
+}
+
+/// Folds like [`fold_to`], with the log read on a second thread: it walks sled's pages and
+/// locates each block's events while this one decodes and folds the blocks before, at most
+/// [`REBUILD_QUEUE_BLOCKS_MAX`] ahead. For the long replays of a rebuild.
+fn fold_to_pipelined(
+    log: &Log,
+    books: &mut Books,
+    end: u64,
+    after: &mut dyn FnMut(&Books) -> Result<(), ProjectionError>,
+) -> Result<u64, ProjectionError> {
+    let from = books.position() + 1;
+    if end < from {
+        return Ok(0);
+    }
+    let scan = log.scan_blocks(from, end - from + 1);
+    let folded = std::thread::scope(|scope| {
+        let (sender, receiver) = std::sync::mpsc::sync_channel(REBUILD_QUEUE_BLOCKS_MAX);
+        std::thread::Builder::new()
+            .name("rebuild-scan".to_owned())
+            .spawn_scoped(scope, move || {
+                for block in scan {
+                    // A closed queue means the fold stopped: so does the scan.
+                    if sender.send(block).is_err() {
+                        break;
+                    }
+                }
+            })
+            .map_err(crate::log::Error::Io)?;
+        let mut folded = 0;
+        for block in receiver {
+            for stored_event in block?.events() {
+                let event = stored::for_books(&stored_event)?;
+                books.apply(stored_event.position, &event)?;
+                after(books)?;
+                folded += 1;
+            }
+        }
+        Ok::<u64, ProjectionError>(folded)
+    })?;
+    check_folded_to(books, end)?;
+    Ok(folded)
+}
+
+/// How long an open waits for the previous holder of the checkpoint store's file lock.
+const LOCK_WAIT_MS_MAX: u64 = 5_000;
+/// How often it tries again meanwhile.
+const LOCK_RETRY_MS: u64 = 50;
+
+/// Opens the checkpoint store, waiting a bounded time for its file lock: a store just closed
+/// by this process keeps the lock for a moment while sled's I/O threads finish (the log
+/// waits for its own store the same way). Another process holding it is refused after the
+/// wait.
+fn open_checkpoint_store(path: &Path) -> Result<sled::Db, ProjectionError> {
+    let started = Instant::now();
+    loop {
+        let opened = sled::Config::new()
+            .path(path)
+            .cache_capacity(CHECKPOINT_CACHE_BYTES)
+            .flush_every_ms(Some(1000))
+            .open();
+        match opened {
+            Err(sled::Error::Io(error))
+                if error.to_string().contains("could not acquire lock")
+                    && started.elapsed() < Duration::from_millis(LOCK_WAIT_MS_MAX) =>
+            {
+                std::thread::sleep(Duration::from_millis(LOCK_RETRY_MS));
+            }
+            other => return Ok(other?),
+        }
+    }
+}
+
+/// Whether a checkpoint is kept at `position`.
+fn is_checkpoint_position(position: u64) -> bool {
+    position > 0 && position.is_multiple_of(CHECKPOINT_EVENTS)
 }
 
 /// Folds the log's events after `books` up to `end` into it; calls `after` after each event.
@@ -412,14 +521,17 @@ fn fold_to(
     if end < from {
         return Ok(0);
     }
-    let mut folded = 0;
-    for envelope in log.read_range(from, end - from + 1) {
-        let envelope = envelope?;
-        let event = stored::from_envelope(&envelope)?;
-        books.apply(envelope.position, &event)?;
-        after(books)?;
-        folded += 1;
-    }
+    let folded = log.scan_range(from, end - from + 1, &mut |stored_event| {
+        let event = stored::for_books(&stored_event)?;
+        books.apply(stored_event.position, &event)?;
+        after(books)
+    })?;
+    check_folded_to(books, end)?;
+    Ok(folded)
+}
+
+/// Checks that a fold reached `end`: the log holds every position it acknowledged.
+fn check_folded_to(books: &Books, end: u64) -> Result<(), ProjectionError> {
     if books.position() != end {
         return Err(crate::log::Error::Corrupt {
             position: books.position() + 1,
@@ -427,39 +539,154 @@ fn fold_to(
         }
         .into());
     }
-    Ok(folded)
+    Ok(())
 }
 
-/// The latest checkpoint of `generation` at or before `position`.
-fn load_checkpoint(
-    tree: &sled::Tree,
+impl Checkpoints {
+    /// Stores the books at their position: the rule events first, if this generation has
+    /// not stored them at this count yet, then the checkpoint that refers to them.
+    fn store(&self, generation: u64, books: &Books) -> Result<(), ProjectionError> {
+        let mut staged = Staged::default();
+        self.stage(generation, books, &mut staged)?;
+        self.apply(staged)
+    }
+
+    /// Adds the books' checkpoint to `staged`. The rule events it refers to are stored at
+    /// once if this generation has not stored them at this count yet (they change rarely),
+    /// so they are always in place before a checkpoint that names them.
+    fn stage(
+        &self,
+        generation: u64,
+        books: &Books,
+        staged: &mut Staged,
+    ) -> Result<(), ProjectionError> {
+        let position = books.position();
+        let encode_error = |error: codec::CodecError| ProjectionError::Checkpoint {
+            position,
+            reason: error.to_string(),
+        };
+        let count = books.rule_event_count() as u64;
+        if !self
+            .rules
+            .contains_key(checkpoint_key(generation, count, 0))?
+        {
+            let bytes = codec::encode_projection_record(
+                codec::FORMAT_CHECKPOINT_RULES_V1,
+                &books.rule_events(),
+            )
+            .map_err(encode_error)?;
+            let mut batch = sled::Batch::default();
+            stage_chunks(&mut batch, generation, count, &bytes)?;
+            self.rules.apply_batch(batch)?;
+        }
+        let bytes =
+            codec::encode_projection_record(codec::FORMAT_CHECKPOINT_V2, &books.checkpoint())
+                .map_err(encode_error)?;
+        stage_chunks(&mut staged.batch, generation, position, &bytes)?;
+        staged.checkpoints += 1;
+        Ok(())
+    }
+
+    /// Stores the staged checkpoints, atomically.
+    fn apply(&self, staged: Staged) -> Result<(), ProjectionError> {
+        if staged.checkpoints > 0 {
+            self.books.apply_batch(staged.batch)?;
+        }
+        Ok(())
+    }
+
+    /// The latest checkpoint of `generation` at or before `position`.
+    fn load(&self, generation: u64, position: u64) -> Result<Option<Books>, ProjectionError> {
+        let start = checkpoint_key(generation, 0, 0);
+        let end = checkpoint_key(generation, position, u16::MAX);
+        let Some(last) = self.books.range(start..=end).next_back() else {
+            return Ok(None);
+        };
+        let found = key_position(&last?.0);
+        let bytes = load_chunks(&self.books, generation, found)?;
+        let error = |reason: String| ProjectionError::Checkpoint {
+            position: found,
+            reason,
+        };
+        let books = match codec::record_format(&bytes).map_err(|e| error(e.to_string()))? {
+            codec::FORMAT_CHECKPOINT_V1 => {
+                codec::decode_checkpoint(&bytes).map_err(|e| error(e.to_string()))?
+            }
+            _ => {
+                let checkpoint: BooksCheckpoint =
+                    codec::decode_projection_record(codec::FORMAT_CHECKPOINT_V2, &bytes)
+                        .map_err(|e| error(e.to_string()))?;
+                let count = checkpoint.rule_event_count();
+                let rules = self.load_rules(generation, count).map_err(error)?;
+                Books::from_checkpoint(checkpoint, rules.as_ref().clone())
+                    .ok_or_else(|| error(format!("its rule events are not the {count} it names")))?
+            }
+        };
+        if books.position() != found {
+            return Err(error(format!(
+                "holds books at position {}",
+                books.position()
+            )));
+        }
+        Ok(Some(books))
+    }
+
+    /// The first `count` rule events of `generation`, as stored beside its checkpoints.
+    fn load_rules(&self, generation: u64, count: u64) -> Result<Arc<Vec<Event>>, String> {
+        let mut read = lock(&self.rules_read);
+        if let Some((cached_generation, cached_count, rules)) = read.as_ref()
+            && (*cached_generation, *cached_count) == (generation, count)
+        {
+            return Ok(Arc::clone(rules));
+        }
+        let bytes = load_chunks(&self.rules, generation, count).map_err(|e| e.to_string())?;
+        if bytes.is_empty() {
+            return Err(format!("its {count} rule events are missing"));
+        }
+        let rules: Vec<Event> =
+            codec::decode_projection_record(codec::FORMAT_CHECKPOINT_RULES_V1, &bytes)
+                .map_err(|e| format!("its rule events: {e}"))?;
+        let rules = Arc::new(rules);
+        *read = Some((generation, count, Arc::clone(&rules)));
+        Ok(rules)
+    }
+}
+
+/// Checkpoints staged in one sled batch: a rebuild stores them
+/// [`REBUILD_CHECKPOINTS_PER_BATCH`] at a time, not one batch (and sled write) each.
+#[derive(Default)]
+struct Staged {
+    batch: sled::Batch,
+    checkpoints: usize,
+}
+
+/// Adds `bytes` under `(generation, index)` to `batch`, in chunks of
+/// [`CHECKPOINT_CHUNK_BYTES_MAX`].
+fn stage_chunks(
+    batch: &mut sled::Batch,
     generation: u64,
-    position: u64,
-) -> Result<Option<Books>, ProjectionError> {
-    let start = checkpoint_key(generation, 0, 0);
-    let end = checkpoint_key(generation, position, u16::MAX);
-    let Some(last) = tree.range(start..=end).next_back() else {
-        return Ok(None);
-    };
-    let found = key_position(&last?.0);
+    index: u64,
+    bytes: &[u8],
+) -> Result<(), ProjectionError> {
+    for (chunk_index, chunk) in bytes.chunks(CHECKPOINT_CHUNK_BYTES_MAX).enumerate() {
+        let chunk_index = u16::try_from(chunk_index).map_err(|_| ProjectionError::Checkpoint {
+            position: index,
+            reason: "checkpoint too large".to_owned(),
+        })?;
+        batch.insert(&checkpoint_key(generation, index, chunk_index)[..], chunk);
+    }
+    Ok(())
+}
+
+/// The chunks stored under `(generation, index)`, joined.
+fn load_chunks(tree: &sled::Tree, generation: u64, index: u64) -> Result<Vec<u8>, sled::Error> {
     let mut bytes = Vec::new();
     let chunks = tree
-        .range(checkpoint_key(generation, found, 0)..=checkpoint_key(generation, found, u16::MAX));
+        .range(checkpoint_key(generation, index, 0)..=checkpoint_key(generation, index, u16::MAX));
     for chunk in chunks {
         bytes.extend_from_slice(&chunk?.1);
     }
-    let books: Books =
-        codec::decode_checkpoint(&bytes).map_err(|error| ProjectionError::Checkpoint {
-            position: found,
-            reason: error.to_string(),
-        })?;
-    if books.position() != found {
-        return Err(ProjectionError::Checkpoint {
-            position: found,
-            reason: format!("holds books at position {}", books.position()),
-        });
-    }
-    Ok(Some(books))
+    Ok(bytes)
 }
 
 /// Drops every checkpoint that is not of `generation`: a crashed rebuild's, or an older

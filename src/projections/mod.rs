@@ -20,11 +20,12 @@ pub mod report;
 pub mod stored;
 
 pub use books::{
-    BOOKS_VERSION, Books, FoldError, InsuredChange, MonthLines, RegionBooks, Sides, is_asset,
-    normal_balance,
+    BOOKS_VERSION, Books, BooksCheckpoint, BooksCheckpointRef, FoldError, InsuredChange,
+    MonthLines, RegionBooks, Sides, is_asset, normal_balance,
 };
 pub use engine::{
-    CHECKPOINT_CHUNK_BYTES_MAX, CHECKPOINT_EVENTS, ProjectionError, Projector, RebuildProgress,
+    CHECKPOINT_CHUNK_BYTES_MAX, CHECKPOINT_EVENTS, ProjectionError, Projector,
+    REBUILD_CHECKPOINTS_PER_BATCH, RebuildProgress,
 };
 pub use ledger::{
     COMMAND_ATTEMPTS_MAX, CommandMeta, ExecuteError, Executed, GENESIS_COMMAND_ID, Ledger,

@@ -232,37 +232,43 @@ const LOCK_WAIT_MS_MAX: u64 = 5_000;
 /// How often it tries again meanwhile.
 const LOCK_RETRY_MS: u64 = 50;
 
-/// Opens sled, waiting a bounded time for its file lock: a store just closed by this
-/// process can keep the lock for a moment while sled's I/O threads finish (sled's own
-/// tests block on it for the same reason). Another process holding it is refused after
-/// the wait.
-fn open_sled(path: &Path) -> Result<sled::Db> {
+/// Opens a sled store as `config` says, waiting a bounded time for its file lock: a store
+/// just closed by this process can keep the lock for a moment while sled's I/O threads
+/// finish (sled's own tests block on it for the same reason). Another process holding it
+/// is refused after the wait. The log and the projections' checkpoint store both open so.
+pub fn open_sled_waiting(config: &sled::Config) -> sled::Result<sled::Db> {
     let started = std::time::Instant::now();
     loop {
-        let opened = sled::Config::new()
-            .path(path)
-            .cache_capacity(CACHE_BYTES)
-            .segment_size(SLED_SEGMENT_BYTES)
-            .flush_every_ms(None)
-            .open();
-        match opened {
+        match config.open() {
             Err(sled::Error::Io(error))
                 if error.to_string().contains("could not acquire lock")
                     && started.elapsed() < Duration::from_millis(LOCK_WAIT_MS_MAX) =>
             {
                 std::thread::sleep(Duration::from_millis(LOCK_RETRY_MS));
             }
-            Err(sled::Error::Unsupported(reason)) if reason.contains("io buffer size") => {
-                return Err(Error::Unsupported(format!(
-                    "{}: this store was made with smaller sled segments ({reason}); with \
-                     them sled writes tree nodes over a quarter segment to blob files it \
-                     never fsyncs, so its durability cannot be promised; replay its events \
-                     (`fundledger export events`) into a new store",
-                    path.display()
-                )));
-            }
-            other => return Ok(other?),
+            other => return other,
         }
+    }
+}
+
+/// Opens the log's sled store; refuses one made with smaller segments.
+fn open_sled(path: &Path) -> Result<sled::Db> {
+    let config = sled::Config::new()
+        .path(path)
+        .cache_capacity(CACHE_BYTES)
+        .segment_size(SLED_SEGMENT_BYTES)
+        .flush_every_ms(None);
+    match open_sled_waiting(&config) {
+        Err(sled::Error::Unsupported(reason)) if reason.contains("io buffer size") => {
+            Err(Error::Unsupported(format!(
+                "{}: this store was made with smaller sled segments ({reason}); with \
+                 them sled writes tree nodes over a quarter segment to blob files it \
+                 never fsyncs, so its durability cannot be promised; replay its events \
+                 (`fundledger export events`) into a new store",
+                path.display()
+            )))
+        }
+        other => Ok(other?),
     }
 }
 

@@ -476,33 +476,13 @@ fn fold_to_pipelined(
     Ok(folded)
 }
 
-/// How long an open waits for the previous holder of the checkpoint store's file lock.
-const LOCK_WAIT_MS_MAX: u64 = 5_000;
-/// How often it tries again meanwhile.
-const LOCK_RETRY_MS: u64 = 50;
-
-/// Opens the checkpoint store, waiting a bounded time for its file lock: a store just closed
-/// by this process keeps the lock for a moment while sled's I/O threads finish (the log
-/// waits for its own store the same way). Another process holding it is refused after the
-/// wait.
+/// Opens the checkpoint store, waiting a bounded time for its file lock as the log does.
 fn open_checkpoint_store(path: &Path) -> Result<sled::Db, ProjectionError> {
-    let started = Instant::now();
-    loop {
-        let opened = sled::Config::new()
-            .path(path)
-            .cache_capacity(CHECKPOINT_CACHE_BYTES)
-            .flush_every_ms(Some(1000))
-            .open();
-        match opened {
-            Err(sled::Error::Io(error))
-                if error.to_string().contains("could not acquire lock")
-                    && started.elapsed() < Duration::from_millis(LOCK_WAIT_MS_MAX) =>
-            {
-                std::thread::sleep(Duration::from_millis(LOCK_RETRY_MS));
-            }
-            other => return Ok(other?),
-        }
-    }
+    let config = sled::Config::new()
+        .path(path)
+        .cache_capacity(CHECKPOINT_CACHE_BYTES)
+        .flush_every_ms(Some(1000));
+    Ok(crate::log::open_sled_waiting(&config).map_err(crate::log::Error::from)?)
 }
 
 /// Whether a checkpoint is kept at `position`.

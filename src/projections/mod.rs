@@ -28,5 +28,6 @@ pub use engine::{
     REBUILD_CHECKPOINTS_PER_BATCH, RebuildProgress,
 };
 pub use ledger::{
-    COMMAND_ATTEMPTS_MAX, CommandMeta, ExecuteError, Executed, GENESIS_COMMAND_ID, Ledger,
+    CACHED_STREAM_EVENTS_MAX, COMMAND_ATTEMPTS_MAX, CommandMeta, ExecuteError, Executed,
+    GENESIS_COMMAND_ID, Ledger, STREAM_CACHE_BYTES_MAX,
 };

@@ -476,13 +476,29 @@ fn fold_to_pipelined(
     Ok(folded)
 }
 
-/// Opens the checkpoint store, waiting a bounded time for its file lock as the log does.
+/// Opens the checkpoint store, waiting a bounded time for its file lock as the log does,
+/// with the log's segment size so that no tree node goes to a blob file sled never fsyncs.
+/// A store made with other segments holds only derived data: it is removed and made anew,
+/// and the books are folded again from the log.
 fn open_checkpoint_store(path: &Path) -> Result<sled::Db, ProjectionError> {
     let config = sled::Config::new()
         .path(path)
         .cache_capacity(CHECKPOINT_CACHE_BYTES)
+        .segment_size(crate::log::SLED_SEGMENT_BYTES)
         .flush_every_ms(Some(1000));
-    Ok(crate::log::open_sled_waiting(&config).map_err(crate::log::Error::from)?)
+    match crate::log::open_sled_waiting(&config) {
+        Err(sled::Error::Unsupported(reason)) if reason.contains("io buffer size") => {
+            tracing::warn!(
+                path = %path.display(),
+                %reason,
+                "the checkpoint store was made with other sled segments; removing it: the \
+                 books are folded again from the log"
+            );
+            std::fs::remove_dir_all(path).map_err(crate::log::Error::Io)?;
+            Ok(crate::log::open_sled_waiting(&config).map_err(crate::log::Error::from)?)
+        }
+        opened => Ok(opened.map_err(crate::log::Error::from)?),
+    }
 }
 
 /// Whether a checkpoint is kept at `position`.

@@ -38,6 +38,9 @@ pub const SLED_SEGMENT_BYTES: usize = 8 * 1024 * 1024;
 /// 16 blocks to a leaf, 8 touches each: about two settlements per leaf, at the cost of 8
 /// lookups per block of ~250 events.
 const SCAN_TOUCHES_PER_BLOCK: usize = 8;
+/// How many blocks a scan reads before it starts touching them: a short read (a command's
+/// catch-up of the books, a few events) leaves sled's cache as it is and costs no lookups.
+const SCAN_UNTOUCHED_BLOCKS: u64 = 16;
 
 const _: () = assert!(
     SLED_SEGMENT_BYTES / 4 > 17 * codec::BLOCK_BYTES_MAX,
@@ -470,6 +473,7 @@ impl Log {
         let last = if limit == 0 { 0 } else { last };
         BlockScan {
             tree: self.shared.tree.clone(),
+            blocks_read: 0,
             blocks: self
                 .shared
                 .tree
@@ -781,6 +785,7 @@ fn recover_head(tree: &sled::Tree) -> Result<(Head, i64)> {
 pub struct EventIter {
     tree: sled::Tree,
     blocks: sled::Iter,
+    blocks_read: u64,
     next_position: u64,
     end_position: u64,
     remaining: u64,
@@ -793,6 +798,7 @@ impl EventIter {
         EventIter {
             blocks: tree.range(&keys::block(from)[..]..=&keys::block(u64::MAX)[..]),
             tree,
+            blocks_read: 0,
             next_position: from,
             end_position: end,
             remaining: limit,
@@ -807,17 +813,22 @@ impl EventIter {
         };
         let (key, bytes) = entry?;
         let last = keys::block_position(&key).unwrap_or(0);
-        touch_block(&self.tree, &key)?;
+        touch_block(&self.tree, &key, &mut self.blocks_read)?;
         self.pending = decode_block(&bytes, last, self.next_position)?.into_iter();
         Ok(true)
     }
 }
 
 /// Looks the leaf of a block just read up again, [`SCAN_TOUCHES_PER_BLOCK`] times, so that
-/// sled's cache sees enough accesses to evict the pages a scan has passed. The lookup is
-/// of a key just after the block's, which no record has: it walks to the same leaf and
-/// finds nothing, so no value is copied.
-fn touch_block(tree: &sled::Tree, key: &[u8]) -> Result<()> {
+/// sled's cache sees enough accesses to evict the pages a scan has passed, once the scan
+/// has read more than [`SCAN_UNTOUCHED_BLOCKS`] blocks. The lookup is of a key just after
+/// the block's, which no record has: it walks to the same leaf and finds nothing, so no
+/// value is copied.
+fn touch_block(tree: &sled::Tree, key: &[u8], blocks_read: &mut u64) -> Result<()> {
+    *blocks_read += 1;
+    if *blocks_read <= SCAN_UNTOUCHED_BLOCKS {
+        return Ok(());
+    }
     let mut absent = Vec::with_capacity(key.len() + 1);
     absent.extend_from_slice(key);
     absent.push(0);
@@ -832,6 +843,7 @@ fn touch_block(tree: &sled::Tree, key: &[u8]) -> Result<()> {
 pub struct BlockScan {
     tree: sled::Tree,
     blocks: sled::Iter,
+    blocks_read: u64,
     next: u64,
     last: u64,
     failed: bool,
@@ -846,7 +858,7 @@ impl Iterator for BlockScan {
         }
         let scanned = self.blocks.next().map(|entry| {
             let (key, bytes) = entry?;
-            touch_block(&self.tree, &key)?;
+            touch_block(&self.tree, &key, &mut self.blocks_read)?;
             let key_position = keys::block_position(&key).unwrap_or(0);
             let events = locate_events(&bytes, key_position, self.next, self.last)?;
             self.next += events.len() as u64;

@@ -543,21 +543,7 @@ impl Log {
         self.shared.wait_index_lag(durable)?;
         // A commit being fsynced may already hold index entries: skip those past the
         // durable head, so no reader learns of a version that could still be lost.
-        for entry in self
-            .shared
-            .tree
-            .scan_prefix(keys::stream_prefix(stream_id))
-            .rev()
-        {
-            let (key, value) = entry?;
-            if decode_position(&value)? <= durable {
-                return keys::stream_entry_version(&key).ok_or_else(|| Error::Undecodable {
-                    key: format!("stream index of {stream_id}"),
-                    reason: "key too short".to_owned(),
-                });
-            }
-        }
-        Ok(0)
+        super::writer::indexed_version(&self.shared.tree, stream_id, durable)
     }
 
     /// The durable outcome of a command id, if one was appended: its request digest, first
@@ -703,7 +689,7 @@ fn validate_stream_id(stream_id: &str) -> Result<()> {
     Ok(())
 }
 
-fn decode_position(value: &[u8]) -> Result<u64> {
+pub(crate) fn decode_position(value: &[u8]) -> Result<u64> {
     <[u8; 8]>::try_from(value)
         .map(u64::from_be_bytes)
         .map_err(|_| Error::Undecodable {

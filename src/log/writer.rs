@@ -392,18 +392,20 @@ struct Staging {
     index: bool,
 }
 
-/// The latest version of a stream in the stream index (0: none).
-pub(crate) fn indexed_version(tree: &sled::Tree, stream_id: &str) -> Result<u64> {
-    match tree.scan_prefix(keys::stream_prefix(stream_id)).next_back() {
-        None => Ok(0),
-        Some(entry) => {
-            let (key, _) = entry?;
-            keys::stream_entry_version(&key).ok_or_else(|| Error::Undecodable {
+/// The latest version of a stream in the stream index whose event is at or before
+/// `up_to` (0: none). The writer asks with `u64::MAX`: it knows what it applied; readers
+/// ask with the durable head, as a commit being fsynced may already hold index entries.
+pub(crate) fn indexed_version(tree: &sled::Tree, stream_id: &str, up_to: u64) -> Result<u64> {
+    for entry in tree.scan_prefix(keys::stream_prefix(stream_id)).rev() {
+        let (key, value) = entry?;
+        if up_to == u64::MAX || super::store::decode_position(&value)? <= up_to {
+            return keys::stream_entry_version(&key).ok_or_else(|| Error::Undecodable {
                 key: format!("stream index of {stream_id}"),
                 reason: "key too short".to_owned(),
-            })
+            });
         }
     }
+    Ok(0)
 }
 
 impl Staging {
@@ -434,7 +436,7 @@ impl Staging {
         } else if let Some(version) = known.cache.get(stream_id) {
             *version
         } else {
-            let version = indexed_version(tree, stream_id)?;
+            let version = indexed_version(tree, stream_id, u64::MAX)?;
             known.cache.put(stream_id.to_owned(), version);
             version
         };

@@ -82,16 +82,31 @@ pub fn from_event_ref(stored_event: &EventRef<'_>) -> Result<Event, DecodeError>
 /// The variant index of `StoredEvent::V1` in the payload (bincode writes an enum's variant
 /// index first, as a varint: one byte below 251).
 const STORED_V1_INDEX: u8 = 0;
+/// The variant index of `Event::PersonEnrolled`.
+const PERSON_ENROLLED_INDEX: u8 = 3;
+/// The variant index of `Event::PersonMigrated`.
+const PERSON_MIGRATED_INDEX: u8 = 4;
+/// The variant indices of `Event::EnrollmentSuspended`, `EnrollmentResumed` and
+/// `EnrollmentTerminated`, in that order.
+const ENROLLMENT_SUSPENDED_INDEX: u8 = 5;
+const ENROLLMENT_RESUMED_INDEX: u8 = 6;
+const ENROLLMENT_TERMINATED_INDEX: u8 = 7;
 /// The variant index of `Event::ContributionAssessed`.
 const CONTRIBUTION_ASSESSED_INDEX: u8 = 9;
 /// The variant index of `Event::ContributionBackPaid`.
 const CONTRIBUTION_BACK_PAID_INDEX: u8 = 11;
 
 /// The domain event inside a stored event, as far as the books read it: as
-/// [`from_event_ref`], except that a contribution assessment or back-payment comes without
-/// its lines, totals and rules (empty and zero), which the books never read and which are
-/// nearly all of its size (200 lines of 11 decimals each). They are stepped over, not
-/// decoded. Never hand the result to anything but the books' fold.
+/// [`from_event_ref`], except for what the books never read, which is stepped over, not
+/// decoded:
+/// - a contribution assessment or back-payment comes without its lines, totals and rules
+///   (empty and zero), which are nearly all of its size (200 lines of 11 decimals each);
+/// - an enrollment, migration or status change comes without its person, employer, agency
+///   and reason (empty), and its dates are the envelope's business date: the books read
+///   its region, date and insurance types only. These are most of a region's events, and
+///   their text and dates were most of a rebuild's decoding.
+///
+/// Never hand the result to anything but the books' fold.
 pub fn for_books(stored_event: &EventRef<'_>) -> Result<Event, DecodeError> {
     let payload = stored_event.payload;
     let index = match payload {
@@ -120,6 +135,23 @@ pub fn for_books(stored_event: &EventRef<'_>) -> Result<Event, DecodeError> {
                 booked_on: back_paid.booked_on,
             })
         }
+        PERSON_ENROLLED_INDEX => {
+            let enrolled: books_view::EnrolledForBooks = decode_all(body).map_err(error)?;
+            Event::PersonEnrolled(enrolled.into_event(stored_event.business_date))
+        }
+        PERSON_MIGRATED_INDEX => {
+            let migrated: books_view::MigratedForBooks = decode_all(body).map_err(error)?;
+            Event::PersonMigrated(migrated.into_event(stored_event.business_date))
+        }
+        ENROLLMENT_SUSPENDED_INDEX | ENROLLMENT_RESUMED_INDEX | ENROLLMENT_TERMINATED_INDEX => {
+            let changed: books_view::StatusChangedForBooks = decode_all(body).map_err(error)?;
+            let changed = changed.into_event(stored_event.business_date);
+            match index {
+                ENROLLMENT_SUSPENDED_INDEX => Event::EnrollmentSuspended(changed),
+                ENROLLMENT_RESUMED_INDEX => Event::EnrollmentResumed(changed),
+                _ => Event::EnrollmentTerminated(changed),
+            }
+        }
         _ => return from_event_ref(stored_event),
     };
     if event.event_type() != stored_event.event_type {
@@ -146,10 +178,12 @@ mod books_view {
     use jiff::civil::Date;
     use serde::Deserialize;
 
+    use crate::domain::event::{EnrollmentStatusChanged, PersonEnrolled, PersonMigrated};
     use crate::domain::party::PersonKind;
     use crate::domain::posting::Account;
     use crate::domain::{
-        BaseSource, ContributionAmounts, EmployerId, LineChunk, Month, RegionId, Transaction,
+        BaseSource, ContributionAmounts, EmployerId, InsuranceType, LineChunk, Month, PersonId,
+        RegionId, Transaction,
     };
 
     /// A value the books do not read, stepped over as the length-prefixed bytes bincode
@@ -256,5 +290,85 @@ mod books_view {
     pub(super) struct BackPaidForBooks {
         pub(super) chunk: ChunkForBooks,
         pub(super) booked_on: Date,
+    }
+
+    /// `PersonEnrolled`, field by field in its order.
+    #[derive(Deserialize)]
+    #[allow(dead_code)] // the skipped fields are read only to step over them
+    pub(super) struct EnrolledForBooks {
+        person: Skipped,
+        region: RegionId,
+        employer: Option<Skipped>,
+        kind: PersonKind,
+        enrolled_on: Skipped,
+        insurance: Vec<InsuranceType>,
+    }
+
+    impl EnrolledForBooks {
+        /// The event with an empty person, no employer, and `date` as its enrollment date.
+        pub(super) fn into_event(self, date: Date) -> PersonEnrolled {
+            PersonEnrolled {
+                person: PersonId::new(String::new()),
+                region: self.region,
+                employer: None,
+                kind: self.kind,
+                enrolled_on: date,
+                insurance: self.insurance,
+            }
+        }
+    }
+
+    /// `PersonMigrated`, field by field in its order.
+    #[derive(Deserialize)]
+    #[allow(dead_code)] // the skipped fields are read only to step over them
+    pub(super) struct MigratedForBooks {
+        person: Skipped,
+        region: RegionId,
+        employer: Skipped,
+        held: Vec<InsuranceType>,
+        added: Vec<InsuranceType>,
+        added_by: Skipped,
+        migrated_on: Skipped,
+        insured_since: Skipped,
+    }
+
+    impl MigratedForBooks {
+        /// The event with an empty person, employer and agency, and `date` as both dates.
+        pub(super) fn into_event(self, date: Date) -> PersonMigrated {
+            PersonMigrated {
+                person: PersonId::new(String::new()),
+                region: self.region,
+                employer: EmployerId::new(String::new()),
+                held: self.held,
+                added: self.added,
+                added_by: String::new(),
+                migrated_on: date,
+                insured_since: date,
+            }
+        }
+    }
+
+    /// `EnrollmentStatusChanged`, field by field in its order.
+    #[derive(Deserialize)]
+    #[allow(dead_code)] // the skipped fields are read only to step over them
+    pub(super) struct StatusChangedForBooks {
+        person: Skipped,
+        region: RegionId,
+        on: Skipped,
+        reason: Skipped,
+        insurance: Vec<InsuranceType>,
+    }
+
+    impl StatusChangedForBooks {
+        /// The change with an empty person and reason, and `date` as its date.
+        pub(super) fn into_event(self, date: Date) -> EnrollmentStatusChanged {
+            EnrollmentStatusChanged {
+                person: PersonId::new(String::new()),
+                region: self.region,
+                on: date,
+                reason: String::new(),
+                insurance: self.insurance,
+            }
+        }
     }
 }

@@ -3,12 +3,13 @@
 //! It drains queued appends (up to [`APPEND_BATCH_COMMANDS_MAX`] commands or
 //! [`APPEND_BATCH_EVENTS_MAX`] events, waiting at most the configured group-commit wait),
 //! checks each command against the stream versions and idempotency records, stages the
-//! accepted ones into one sled batch, applies it and calls `flush()`. The syncer thread
-//! then fsyncs sled's file itself (sled 0.34's flush uses `sync_file_range`, which is not
-//! power-loss durable) and only then makes the new head visible and acknowledges every
-//! waiter. The two overlap: while one fsync runs, the writer applies the next group
-//! commit, and one fsync covers every commit flushed before it began. A storage failure
-//! poisons the log: nothing after it is acknowledged.
+//! accepted ones into one sled batch and applies it. The syncer thread then calls sled's
+//! `flush()` and fsyncs sled's file itself (sled 0.34's flush uses `sync_file_range`,
+//! which is not power-loss durable), and only then makes the new head visible and
+//! acknowledges every waiter. The two overlap: while one flush and fsync wait for the
+//! disk, the writer applies the next group commit, and one flush and fsync cover every
+//! commit applied before they began. A storage failure poisons the log: nothing after it
+//! is acknowledged.
 //!
 //! A small group commit writes its own stream-index entries when the index is level with
 //! the head; otherwise the index is written behind the writer by the indexer thread
@@ -80,7 +81,7 @@ pub(crate) struct StreamTip {
 /// How many applied group commits may wait for the syncer before the writer waits.
 const SYNC_QUEUE_DEPTH: usize = 4;
 
-/// A group commit applied and flushed, waiting for the fsync that makes it durable.
+/// A group commit applied, waiting for the flush and fsync that make it durable.
 pub(crate) struct Pending {
     /// The head after the commit, if it wrote anything.
     head: Option<Head>,
@@ -335,9 +336,9 @@ fn fail_all(jobs: Vec<Job>, reason: &str) {
     }
 }
 
-/// The syncer thread: fsyncs sled's file once for every group commit the writer applied
-/// and flushed before the fsync began, then publishes their heads and acknowledges them in
-/// order. A failed fsync poisons the log: nothing after it is acknowledged.
+/// The syncer thread: flushes and fsyncs sled's file once for every group commit the
+/// writer applied before the flush began, then publishes their heads and acknowledges them
+/// in order. A failed flush or fsync poisons the log: nothing after it is acknowledged.
 pub(crate) fn sync(shared: Arc<Shared>, file: File, receiver: std::sync::mpsc::Receiver<Pending>) {
     while let Ok(first) = receiver.recv() {
         let mut batch = vec![first];
@@ -347,12 +348,12 @@ pub(crate) fn sync(shared: Arc<Shared>, file: File, receiver: std::sync::mpsc::R
         let wrote = batch.iter().any(|pending| pending.head.is_some());
         let synced = match shared.poisoned() {
             Some(reason) => Err(reason),
-            None if wrote => file.sync_data().map_err(|error| error.to_string()),
+            None if wrote => flush_and_sync(&shared.tree, &file),
             None => Ok(()),
         };
         if let Err(reason) = synced {
             if shared.poisoned().is_none() {
-                tracing::error!(%reason, "fsync failed; the log writer is poisoned");
+                tracing::error!(%reason, "flush or fsync failed; the log writer is poisoned");
                 shared.poison(&reason);
             }
             for pending in batch {
@@ -370,6 +371,15 @@ pub(crate) fn sync(shared: Arc<Shared>, file: File, receiver: std::sync::mpsc::R
         }
     }
     tracing::debug!("log syncer stopped");
+}
+
+/// Writes sled's buffers to its file (`flush()`, which covers every write applied before
+/// the call) and then fsyncs the file: `flush()` alone only uses `sync_file_range`, which
+/// is not power-loss durable. Here, not on the writer, because `flush()` waits for the
+/// disk: the writer applies the next group commit meanwhile.
+fn flush_and_sync(tree: &sled::Tree, file: &File) -> std::result::Result<(), String> {
+    tree.flush().map_err(|error| error.to_string())?;
+    file.sync_data().map_err(|error| error.to_string())
 }
 
 /// Where the writer finds a stream's durable version before asking the index.
@@ -624,8 +634,8 @@ impl Staging {
         }
     }
 
-    /// Applies the batch and flushes it to sled's file (not yet fsynced); returns the new
-    /// head.
+    /// Applies the batch to sled (not yet written to its file: the syncer flushes and
+    /// fsyncs it); returns the new head.
     fn apply(mut self, shared: &Shared) -> Result<Head> {
         self.close_block();
         let last_position = self.next_position - 1;
@@ -646,7 +656,6 @@ impl Staging {
             codec::encode_head(last_position, &head.hash, self.recorded.micros),
         );
         shared.tree.apply_batch(self.batch)?;
-        shared.tree.flush()?;
         Ok(head)
     }
 }

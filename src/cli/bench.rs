@@ -65,9 +65,10 @@ struct LogBench {
     /// Events per batch command.
     #[arg(long, default_value_t = 1000)]
     batch: u64,
-    /// Threads submitting batch commands at once (group commit merges their batches; with
-    /// fsyncs overlapping the next commit, 4 submitters leave the writer waiting for work).
-    #[arg(long, default_value_t = 16)]
+    /// Threads submitting batch commands at once. Group commit merges their batches (up to
+    /// 20 batches a commit), and flushes and fsyncs overlap the next commit, so fewer
+    /// submitters than three commits' worth leave the writer waiting for acknowledgements.
+    #[arg(long, default_value_t = 64)]
     submitters: u64,
     /// Events appended by the concurrent single-event appenders, in total.
     #[arg(long, default_value_t = 200_000)]
@@ -75,6 +76,11 @@ struct LogBench {
     /// How many concurrent single-event appenders.
     #[arg(long, default_value_t = 64)]
     appenders: u64,
+    /// Run the single-event appenders as OS threads, each blocked on its append, instead of
+    /// tasks on a two-worker tokio runtime as the gRPC service's handlers are: waking 64
+    /// threads costs more CPU than waking 64 tasks.
+    #[arg(long)]
+    appender_threads: bool,
     /// Payload bytes per event (the envelope adds about 60).
     #[arg(long, default_value_t = 90)]
     payload_bytes: usize,
@@ -151,40 +157,51 @@ fn wait_for_index(log: &Log, phase: &str) -> anyhow::Result<()> {
 }
 
 /// CPU seconds (user + system) each thread of this process has used, by thread name
-/// (threads of one name summed). Linux only; empty elsewhere.
+/// (threads of one name summed), and the whole process's under [`PROCESS`] (with threads
+/// that have ended). Linux only; empty elsewhere.
 pub(super) fn thread_cpu_seconds() -> std::collections::BTreeMap<String, f64> {
     let mut seconds = std::collections::BTreeMap::new();
+    if let Some((_, used)) = stat_cpu_seconds(std::path::Path::new("/proc/self/stat")) {
+        seconds.insert(PROCESS.to_owned(), used);
+    }
     let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
         return seconds;
     };
-    // Clock ticks per second: 100 on every Linux this runs on (USER_HZ).
-    const TICKS: f64 = 100.0;
     for task in tasks.flatten() {
-        let Ok(stat) = std::fs::read_to_string(task.path().join("stat")) else {
-            continue;
-        };
-        // The name is in parentheses and may hold spaces; fields follow the last ')'.
-        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
-            continue;
-        };
-        let name = stat[open + 1..close].to_owned();
-        let fields: Vec<&str> = stat[close + 1..].split_whitespace().collect();
-        // After the name: state is field 3 of stat(5), utime 14 and stime 15.
-        let ticks = |index: usize| {
-            fields
-                .get(index - 3)
-                .and_then(|value| value.parse::<f64>().ok())
-                .unwrap_or(0.0)
-        };
-        *seconds.entry(name).or_insert(0.0) += (ticks(14) + ticks(15)) / TICKS;
+        if let Some((name, used)) = stat_cpu_seconds(&task.path().join("stat")) {
+            *seconds.entry(name).or_insert(0.0) += used;
+        }
     }
     seconds
 }
 
-/// Prints the CPU microseconds per event each log thread spent since `before`.
+/// The key of the whole process's CPU seconds in [`thread_cpu_seconds`].
+pub(super) const PROCESS: &str = "process";
+
+/// The name and CPU seconds (user + system) in a `stat` file of /proc.
+fn stat_cpu_seconds(path: &std::path::Path) -> Option<(String, f64)> {
+    // Clock ticks per second: 100 on every Linux this runs on (USER_HZ).
+    const TICKS: f64 = 100.0;
+    let stat = std::fs::read_to_string(path).ok()?;
+    // The name is in parentheses and may hold spaces; fields follow the last ')'.
+    let (open, close) = (stat.find('(')?, stat.rfind(')')?);
+    let name = stat[open + 1..close].to_owned();
+    let fields: Vec<&str> = stat[close + 1..].split_whitespace().collect();
+    // After the name: state is field 3 of stat(5), utime 14 and stime 15.
+    let ticks = |index: usize| {
+        fields
+            .get(index - 3)
+            .and_then(|value| value.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    Some((name, (ticks(14) + ticks(15)) / TICKS))
+}
+
+/// Prints the CPU microseconds per event each log thread, and the whole process, spent
+/// since `before`.
 fn print_thread_cpu(before: &std::collections::BTreeMap<String, f64>, events: u64) {
     let after = thread_cpu_seconds();
-    let parts: Vec<String> = ["log-writer", "log-syncer", "log-indexer"]
+    let parts: Vec<String> = ["log-writer", "log-syncer", "log-indexer", PROCESS]
         .iter()
         .map(|name| {
             let used = after.get(*name).copied().unwrap_or(0.0)
@@ -194,6 +211,86 @@ fn print_thread_cpu(before: &std::collections::BTreeMap<String, f64>, events: u6
         .collect();
     println!("  CPU per event: {}", parts.join(", "));
 }
+
+/// The single-event command `index` of `appender`.
+fn single_command(appender: u64, index: u64, payload_bytes: usize) -> AppendRequest {
+    let event = bench_event(format!("employer/{appender}"), payload_bytes, index);
+    bench_command(format!("single-{appender}-{index}"), vec![event])
+}
+
+/// The concurrent phase with one OS thread per appender; returns every append's latency.
+fn append_from_threads(
+    log: &Arc<Log>,
+    options: &LogBench,
+    per_appender: u64,
+) -> anyhow::Result<Vec<Duration>> {
+    let workers: Vec<_> = (0..options.appenders)
+        .map(|appender| {
+            let log = Arc::clone(log);
+            let payload_bytes = options.payload_bytes;
+            std::thread::Builder::new()
+                .name(APPENDER_THREAD.to_owned())
+                .spawn(move || -> anyhow::Result<Vec<Duration>> {
+                    let mut latencies = Vec::with_capacity(per_appender as usize);
+                    for index in 0..per_appender {
+                        let command = single_command(appender, index, payload_bytes);
+                        let begun = Instant::now();
+                        log.append_blocking(command)?;
+                        latencies.push(begun.elapsed());
+                    }
+                    Ok(latencies)
+                })
+        })
+        .collect::<std::io::Result<_>>()?;
+    let mut latencies = Vec::new();
+    for worker in workers {
+        let joined = worker
+            .join()
+            .map_err(|_| anyhow::anyhow!("an appender thread panicked"))?;
+        latencies.extend(joined?);
+    }
+    Ok(latencies)
+}
+
+/// The concurrent phase with one task per appender on a two-worker tokio runtime; returns
+/// every append's latency.
+fn append_from_tasks(
+    log: &Arc<Log>,
+    options: &LogBench,
+    per_appender: u64,
+) -> anyhow::Result<Vec<Duration>> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name(APPENDER_THREAD)
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let tasks: Vec<_> = (0..options.appenders)
+            .map(|appender| {
+                let log = Arc::clone(log);
+                let payload_bytes = options.payload_bytes;
+                tokio::spawn(async move {
+                    let mut latencies = Vec::with_capacity(per_appender as usize);
+                    for index in 0..per_appender {
+                        let command = single_command(appender, index, payload_bytes);
+                        let begun = Instant::now();
+                        log.append(command).await?;
+                        latencies.push(begun.elapsed());
+                    }
+                    Ok::<_, anyhow::Error>(latencies)
+                })
+            })
+            .collect();
+        let mut latencies = Vec::new();
+        for task in tasks {
+            latencies.extend(task.await??);
+        }
+        Ok(latencies)
+    })
+}
+
+/// The name of the appenders' threads (or runtime workers).
+const APPENDER_THREAD: &str = "bench-appender";
 
 fn log_bench(options: &LogBench) -> anyhow::Result<()> {
     let temporary = tempfile::tempdir()?;
@@ -266,39 +363,23 @@ fn log_bench(options: &LogBench) -> anyhow::Result<()> {
     let per_appender = options.single_events / options.appenders.max(1);
     let cpu_before = thread_cpu_seconds();
     let started = Instant::now();
-    let workers: Vec<_> = (0..options.appenders)
-        .map(|appender| {
-            let log = Arc::clone(&log);
-            let payload_bytes = options.payload_bytes;
-            std::thread::spawn(move || -> anyhow::Result<Vec<Duration>> {
-                let mut latencies = Vec::with_capacity(per_appender as usize);
-                for index in 0..per_appender {
-                    let event = bench_event(format!("employer/{appender}"), payload_bytes, index);
-                    let begun = Instant::now();
-                    log.append_blocking(bench_command(
-                        format!("single-{appender}-{index}"),
-                        vec![event],
-                    ))?;
-                    latencies.push(begun.elapsed());
-                }
-                Ok(latencies)
-            })
-        })
-        .collect();
-    let mut latencies = Vec::new();
-    for worker in workers {
-        let joined = worker
-            .join()
-            .map_err(|_| anyhow::anyhow!("an appender thread panicked"))?;
-        latencies.extend(joined?);
-    }
+    let mut latencies = if options.appender_threads {
+        append_from_threads(&log, options, per_appender)?
+    } else {
+        append_from_tasks(&log, options, per_appender)?
+    };
     let elapsed = started.elapsed();
     latencies.sort_unstable();
     let singles = per_appender * options.appenders;
     println!(
-        "concurrent append: {} appenders x {per_appender} single-event commands: {:.0} events/s \
-         durable; latency p50 {:.2} ms, p99 {:.2} ms",
+        "concurrent append: {} appender {} x {per_appender} single-event commands: {:.0} \
+         events/s durable; latency p50 {:.2} ms, p99 {:.2} ms",
         options.appenders,
+        if options.appender_threads {
+            "threads"
+        } else {
+            "tasks"
+        },
         rate(singles, elapsed),
         percentile(&latencies, 0.50),
         percentile(&latencies, 0.99)

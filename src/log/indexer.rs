@@ -35,7 +35,7 @@ pub fn scan_streams(
     tree: &sled::Tree,
     from: u64,
     to: u64,
-    visit: &mut dyn FnMut(String, u64, u64),
+    visit: &mut dyn FnMut(&str, u64, u64),
 ) -> Result<()> {
     if from > to {
         return Ok(());
@@ -57,7 +57,7 @@ pub fn scan_streams(
                 return Ok(());
             }
             if raw.position >= from {
-                let body = codec::decode_body(raw.body)
+                let body = codec::decode_body_borrowed(raw.body)
                     .map_err(|error| corrupt(raw.position, error.to_string()))?;
                 visit(body.stream_id, body.stream_version, raw.position);
             }
@@ -77,7 +77,7 @@ fn index_range(tree: &sled::Tree, from: u64, to: u64) -> Result<()> {
     scan_streams(tree, from, to, &mut |stream_id, version, position| {
         if failure.is_none()
             && let Err(error) = tree.insert(
-                keys::stream_entry(&stream_id, version),
+                keys::stream_entry(stream_id, version),
                 &position.to_be_bytes()[..],
             )
         {

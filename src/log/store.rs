@@ -714,7 +714,7 @@ fn recover_index(shared: &Shared, head: Head) -> Result<(u64, FastMap<String, St
         indexed + 1,
         head.position,
         &mut |stream, version, position| {
-            unindexed.insert(stream, StreamTip { version, position });
+            unindexed.insert(stream.to_owned(), StreamTip { version, position });
         },
     )?;
     {

@@ -8,13 +8,15 @@
 use jiff::civil::Date;
 
 use super::{require_employer_in, roster_lines};
-use crate::domain::contribution::{ContributionRules, chunk_lines, maternity_destination};
+use crate::domain::contribution::{
+    ContributionRules, LineChunk, chunk_lines, maternity_destination,
+};
 use crate::domain::event::{Event, employer_stream, fund_stream, person_stream};
 use crate::domain::ids::{EmployerId, Month, PersonId, RegionId};
 use crate::domain::posting::Account;
 use crate::domain::rejection::Rejection;
 use crate::domain::rulebook::Rulebook;
-use crate::domain::state::{State, Status};
+use crate::domain::state::{EmployerState, State, Status};
 
 /// Assess an employer-month for a roster of persons.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,48 +34,115 @@ pub struct AssessContributions {
 }
 
 impl AssessContributions {
+    fn roster(&self) -> Roster<'_> {
+        Roster::new(
+            &self.employer,
+            &self.region,
+            self.month,
+            &self.persons,
+            self.booked_on,
+        )
+    }
+
     /// Streams read.
     pub fn reads(&self) -> Vec<String> {
-        let mut streams = vec![employer_stream(&self.employer), fund_stream(&self.region)];
-        streams.extend(self.persons.iter().map(person_stream));
-        streams
+        self.roster().reads()
     }
 
     /// Decision.
     pub fn decide(&self, state: &State, rules: &Rulebook) -> Result<Vec<Event>, Rejection> {
         let employer = require_employer_in(state, &self.employer, &self.region)?;
-        let contribution =
-            ContributionRules::in_force(rules, &self.region, employer.category, self.month)?;
-        let lines = roster_lines(
+        let chunks = self.roster().chunks(
             state,
-            &self.employer,
-            employer,
-            self.month,
-            &self.persons,
-            &[Status::Active],
-            &contribution,
-        )?;
-        let destination = maternity_destination(
             rules,
-            &self.region,
-            self.month,
-            state.funds.get(&self.region),
-            self.booked_on,
+            employer,
+            &[Status::Active],
             true,
-        )?;
-        let chunks = chunk_lines(
-            &self.employer,
-            &self.region,
-            self.month,
-            lines,
-            &contribution.applied,
-            destination,
             Account::ContributionReceivable,
         )?;
         Ok(chunks
             .into_iter()
             .map(Event::ContributionAssessed)
             .collect())
+    }
+}
+
+/// What an assessment and a back-payment share: an employer's roster for a month, booked
+/// on a date. Both read the same streams and price the roster the same way, under the
+/// rules in force in the month (not on the booking date).
+pub(super) struct Roster<'a> {
+    employer: &'a EmployerId,
+    region: &'a RegionId,
+    month: Month,
+    persons: &'a [PersonId],
+    booked_on: Date,
+}
+
+impl<'a> Roster<'a> {
+    /// The roster of `persons` at `employer` for `month`.
+    pub(super) fn new(
+        employer: &'a EmployerId,
+        region: &'a RegionId,
+        month: Month,
+        persons: &'a [PersonId],
+        booked_on: Date,
+    ) -> Self {
+        Roster {
+            employer,
+            region,
+            month,
+            persons,
+            booked_on,
+        }
+    }
+
+    /// The employer's stream, the region's fund and each person's stream.
+    pub(super) fn reads(&self) -> Vec<String> {
+        let mut streams = vec![employer_stream(self.employer), fund_stream(self.region)];
+        streams.extend(self.persons.iter().map(person_stream));
+        streams
+    }
+
+    /// The roster's lines under the month's rules, for persons in one of the `accepted`
+    /// statuses, in chunks posted against `counter`. `strict` refuses a pre-merger month
+    /// once the maternity fund is closed (see [`maternity_destination`]).
+    pub(super) fn chunks(
+        &self,
+        state: &State,
+        rules: &Rulebook,
+        employer: &EmployerState,
+        accepted: &[Status],
+        strict: bool,
+        counter: Account,
+    ) -> Result<Vec<LineChunk>, Rejection> {
+        let contribution =
+            ContributionRules::in_force(rules, self.region, employer.category, self.month)?;
+        let lines = roster_lines(
+            state,
+            self.employer,
+            employer,
+            self.month,
+            self.persons,
+            accepted,
+            &contribution,
+        )?;
+        let destination = maternity_destination(
+            rules,
+            self.region,
+            self.month,
+            state.funds.get(self.region),
+            self.booked_on,
+            strict,
+        )?;
+        chunk_lines(
+            self.employer,
+            self.region,
+            self.month,
+            lines,
+            &contribution.applied,
+            destination,
+            counter,
+        )
     }
 }
 

@@ -37,9 +37,14 @@ async fn appended(
     call: impl Future<Output = Result<tonic::Response<CommandReply>, Status>>,
     expected: &[&str],
 ) -> CommandReply {
-    let reply = call.await.unwrap().into_inner();
+    let reply = answered(call).await;
     assert_eq!(event_types(&reply), expected);
     reply
+}
+
+/// Awaits an RPC that must succeed, and returns its answer.
+async fn answered<T>(call: impl Future<Output = Result<tonic::Response<T>, Status>>) -> T {
+    call.await.unwrap().into_inner()
 }
 
 /// Awaits an RPC that must be refused with `code`; returns the refusal for more checks.
@@ -267,11 +272,7 @@ async fn every_command_rpc_over_the_network() {
         "{}",
         reply.events[0].json
     );
-    let retry = commands
-        .back_pay_contributions(back_pay.clone())
-        .await
-        .unwrap()
-        .into_inner();
+    let retry = answered(commands.back_pay_contributions(back_pay.clone())).await;
     assert!(
         retry.replayed,
         "a retry with the same id and request appends nothing"
@@ -416,16 +417,8 @@ async fn as_of_and_as_known_queries_over_the_network() {
             known_at_time: String::new(),
         }),
     };
-    let now = queries
-        .get_region_report(report(0))
-        .await
-        .unwrap()
-        .into_inner();
-    let then = queries
-        .get_region_report(report(before_back_pay))
-        .await
-        .unwrap()
-        .into_inner();
+    let now = answered(queries.get_region_report(report(0))).await;
+    let then = answered(queries.get_region_report(report(before_back_pay))).await;
     let maternity =
         |report: &RegionReport| report.lines.as_ref().unwrap().maternity_fund_income.clone();
     // Before the merger (Gansu merges 2019-12-01) the maternity part goes to the maternity
@@ -437,51 +430,38 @@ async fn as_of_and_as_known_queries_over_the_network() {
     // As of 2019-11-30 as known now: 2019-08 35.00 + 2019-10 35.00 + 2019-11 35.00 = 105.00
     let mut request = report(0);
     request.when.as_mut().unwrap().as_of_date = "2019-11-30".to_owned();
-    let november = queries
-        .get_region_report(request)
-        .await
-        .unwrap()
-        .into_inner();
+    let november = answered(queries.get_region_report(request)).await;
     assert_eq!(maternity(&november), "105.00");
 
-    let arrears = queries
-        .get_employer_arrears(EmployerRequest {
-            employer_id: FIRM.to_owned(),
-            when: None,
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let arrears = answered(queries.get_employer_arrears(EmployerRequest {
+        employer_id: FIRM.to_owned(),
+        when: None,
+    }))
+    .await;
     // 2019-11 and 2019-12 assessed 485.00 each and not collected; 2019-10 collected.
     assert_eq!(arrears.total_arrears, "970.00");
-    let person = queries
-        .get_person(PersonRequest {
-            person_id: "ma".to_owned(),
-            when: None,
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let person = answered(queries.get_person(PersonRequest {
+        person_id: "ma".to_owned(),
+        when: None,
+    }))
+    .await;
     assert_eq!(person.status, "active");
-    let unknown = queries
-        .get_region_report(RegionReportRequest {
+    refused(
+        queries.get_region_report(RegionReportRequest {
             region: "atlantis".to_owned(),
             when: None,
-        })
-        .await
-        .unwrap_err();
-    assert_eq!(unknown.code(), Code::NotFound);
-    let rules = queries
-        .get_rulebook(RulebookRequest {
-            region: REGION.to_owned(),
-            when: Some(AsOf {
-                as_of_date: "2019-11-30".to_owned(),
-                ..Default::default()
-            }),
-        })
-        .await
-        .unwrap()
-        .into_inner();
+        }),
+        Code::NotFound,
+    )
+    .await;
+    let rules = answered(queries.get_rulebook(RulebookRequest {
+        region: REGION.to_owned(),
+        when: Some(AsOf {
+            as_of_date: "2019-11-30".to_owned(),
+            ..Default::default()
+        }),
+    }))
+    .await;
     let cutoff = rules
         .rules
         .iter()
@@ -509,17 +489,9 @@ async fn rebuild_and_checkpoint_over_the_network() {
             ..Default::default()
         }),
     };
-    let before = queries
-        .get_region_report(report())
-        .await
-        .unwrap()
-        .into_inner();
+    let before = answered(queries.get_region_report(report())).await;
     let mut admin = AdminServiceClient::new(server.channel().await);
-    let mut progress = admin
-        .rebuild_projection(RebuildProjectionRequest {})
-        .await
-        .unwrap()
-        .into_inner();
+    let mut progress = answered(admin.rebuild_projection(RebuildProjectionRequest {})).await;
     let mut last = None;
     while let Some(message) = progress.message().await.unwrap() {
         last = Some(message);
@@ -531,17 +503,9 @@ async fn rebuild_and_checkpoint_over_the_network() {
         last.generation, 2,
         "generation 1 was the books built at open"
     );
-    let after = queries
-        .get_region_report(report())
-        .await
-        .unwrap()
-        .into_inner();
+    let after = answered(queries.get_region_report(report())).await;
     assert_eq!(after, before, "a rebuild folds the same figures");
-    let checkpoint = admin
-        .checkpoint(CheckpointRequest {})
-        .await
-        .unwrap()
-        .into_inner();
+    let checkpoint = answered(admin.checkpoint(CheckpointRequest {})).await;
     assert_eq!(
         (checkpoint.position, checkpoint.generation),
         (server.log.head().position, 2)

@@ -49,6 +49,14 @@ async fn subscribe(
     client.subscribe(request).await.unwrap().into_inner()
 }
 
+/// A subscription to every event from `position` on.
+fn from(position: u64) -> SubscribeRequest {
+    SubscribeRequest {
+        from_position: position,
+        ..Default::default()
+    }
+}
+
 fn positions(events: &[Event]) -> Vec<u64> {
     events.iter().map(|event| event.position).collect()
 }
@@ -239,14 +247,7 @@ async fn subscribe_catches_up_then_goes_live_then_resumes() {
     )
     .await;
     let mut client = server.events(None).await;
-    let mut stream = subscribe(
-        &mut client,
-        SubscribeRequest {
-            from_position: 1,
-            ..Default::default()
-        },
-    )
-    .await;
+    let mut stream = subscribe(&mut client, from(1)).await;
     let mut received = Vec::new();
     for _ in 0..3 {
         received.push(next(&mut stream).await.position);
@@ -285,14 +286,7 @@ async fn subscribe_catches_up_then_goes_live_then_resumes() {
     .await;
     let last = *received.last().unwrap();
     let mut client = server.events(None).await;
-    let mut stream = subscribe(
-        &mut client,
-        SubscribeRequest {
-            from_position: last + 1,
-            ..Default::default()
-        },
-    )
-    .await;
+    let mut stream = subscribe(&mut client, from(last + 1)).await;
     for _ in 0..3 {
         received.push(next(&mut stream).await.position);
     }
@@ -387,14 +381,7 @@ async fn subscribe_catches_up_across_batches() {
     let events = (0..total).map(|n| event("bulk", &n.to_string())).collect();
     server.log.append(command("bulk", events)).await.unwrap();
     let mut client = server.events(None).await;
-    let mut stream = subscribe(
-        &mut client,
-        SubscribeRequest {
-            from_position: 0,
-            ..Default::default()
-        },
-    )
-    .await;
+    let mut stream = subscribe(&mut client, from(0)).await;
     for expected in 1..=total {
         assert_eq!(next(&mut stream).await.position, expected);
     }
@@ -407,14 +394,7 @@ async fn subscribe_ends_cleanly_on_shutdown() {
     let mut server = TestServer::start().await;
     append_each(&server, "one", vec![event("s", "1")]).await;
     let mut client = server.events(None).await;
-    let mut stream = subscribe(
-        &mut client,
-        SubscribeRequest {
-            from_position: 1,
-            ..Default::default()
-        },
-    )
-    .await;
+    let mut stream = subscribe(&mut client, from(1)).await;
     assert_eq!(next(&mut stream).await.position, 1);
     server.stop().await.unwrap();
     let end = tokio::time::timeout(PATIENCE, stream.message())
@@ -436,35 +416,16 @@ async fn subscriptions_are_bounded() {
     }
     for index in 0..fundledger::api::SUBSCRIPTIONS_MAX {
         let client = &mut clients[index % 4];
-        let stream = subscribe(
-            client,
-            SubscribeRequest {
-                from_position: 1,
-                ..Default::default()
-            },
-        )
-        .await;
+        let stream = subscribe(client, from(1)).await;
         open.push(stream);
     }
-    let refused = clients[0]
-        .subscribe(SubscribeRequest {
-            from_position: 1,
-            ..Default::default()
-        })
-        .await
-        .unwrap_err();
+    let refused = clients[0].subscribe(from(1)).await.unwrap_err();
     assert_eq!(refused.code(), Code::ResourceExhausted);
     drop(open.pop());
     // The server notices the closed stream asynchronously.
     let deadline = tokio::time::Instant::now() + PATIENCE;
     loop {
-        match clients[0]
-            .subscribe(SubscribeRequest {
-                from_position: 1,
-                ..Default::default()
-            })
-            .await
-        {
+        match clients[0].subscribe(from(1)).await {
             Ok(_) => break,
             Err(status) => {
                 assert_eq!(status.code(), Code::ResourceExhausted);

@@ -875,6 +875,16 @@ struct ScaleEmployer {
     persons: Vec<ScalePerson>,
 }
 
+impl ScaleEmployer {
+    /// The ids of the persons at `indexes`, for a roster.
+    fn person_ids(&self, indexes: &[usize]) -> Vec<PersonId> {
+        indexes
+            .iter()
+            .map(|index| self.persons[*index].id.clone())
+            .collect()
+    }
+}
+
 /// Generates a region's history month by month as [`Step`]s for `Ledger::execute`:
 /// [`ScaleGenerator::setup`] first, then [`ScaleGenerator::next_month`] until it returns
 /// `None`. Nothing is held per event, only per person, so it scales with the population.
@@ -1166,10 +1176,7 @@ impl<'rules> ScaleGenerator<'rules> {
                     employer: employer.id.clone(),
                     region: self.config.region.clone(),
                     month,
-                    persons: chunk
-                        .iter()
-                        .map(|index| employer.persons[*index].id.clone())
-                        .collect(),
+                    persons: employer.person_ids(chunk),
                     booked_on: day_of(month, 10),
                 }
                 .into(),
@@ -1210,10 +1217,7 @@ impl<'rules> ScaleGenerator<'rules> {
                 employer: employer.id.clone(),
                 region: self.config.region.clone(),
                 month: arrears,
-                persons: persons
-                    .iter()
-                    .map(|index| employer.persons[*index].id.clone())
-                    .collect(),
+                persons: employer.person_ids(persons),
                 booked_on: day_of(month, 14),
             }
             .into(),

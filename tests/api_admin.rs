@@ -5,8 +5,10 @@
 mod api_server;
 mod support;
 
-use api_server::{PATIENCE, TestServer};
-use fundledger::api::client::{StatsRequest, SubscribeRequest, VerifyLogRequest};
+use api_server::{Authed, PATIENCE, TestServer};
+use fundledger::api::client::{
+    AdminServiceClient, StatsRequest, SubscribeRequest, VerifyLogRequest, VerifyLogResponse,
+};
 use support::{command, event};
 use tonic::Code;
 
@@ -17,17 +19,24 @@ async fn append(server: &TestServer, id: &str, count: usize) {
     server.log.append(command(id, events)).await.unwrap();
 }
 
+/// VerifyLog from `trusted_head` (empty: from the start), which must succeed.
+async fn verify(admin: &mut AdminServiceClient<Authed>, trusted_head: &str) -> VerifyLogResponse {
+    admin
+        .verify_log(VerifyLogRequest {
+            trusted_head: trusted_head.to_owned(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+}
+
 /// VerifyLog recomputes the whole chain and returns the head digest the log holds.
 #[tokio::test]
 async fn verify_log_returns_head_digest() {
     let server = TestServer::start().await;
     append(&server, "a", 3).await;
     let mut admin = server.admin(None).await;
-    let report = admin
-        .verify_log(VerifyLogRequest::default())
-        .await
-        .unwrap()
-        .into_inner();
+    let report = verify(&mut admin, "").await;
     let head = server.log.head();
     assert_eq!(report.head_position, 3);
     assert_eq!(report.head_hash, hex::encode(head.hash));
@@ -54,19 +63,9 @@ async fn verify_log_from_trusted_head() {
     let server = TestServer::start().await;
     append_singly(&server, "a", 3).await;
     let mut admin = server.admin(None).await;
-    let first = admin
-        .verify_log(VerifyLogRequest::default())
-        .await
-        .unwrap()
-        .into_inner();
+    let first = verify(&mut admin, "").await;
     append_singly(&server, "b", 2).await;
-    let second = admin
-        .verify_log(VerifyLogRequest {
-            trusted_head: first.head.clone(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let second = verify(&mut admin, &first.head).await;
     // positions 4 and 5 are new since the trusted head at 3
     assert_eq!(second.from_position, 4);
     assert_eq!(second.events_verified, 2);
@@ -81,19 +80,9 @@ async fn verify_log_from_trusted_head_inside_a_block() {
     let server = TestServer::start().await;
     append(&server, "a", 3).await;
     let mut admin = server.admin(None).await;
-    let first = admin
-        .verify_log(VerifyLogRequest::default())
-        .await
-        .unwrap()
-        .into_inner();
+    let first = verify(&mut admin, "").await;
     append(&server, "b", 2).await;
-    let second = admin
-        .verify_log(VerifyLogRequest {
-            trusted_head: first.head,
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let second = verify(&mut admin, &first.head).await;
     assert_eq!(second.from_position, 4);
     assert_eq!(second.events_verified, 2);
 }
@@ -193,6 +182,39 @@ async fn health_answers_serving() {
     }
 }
 
+/// The service names a reflection service of `version` (a module of
+/// `tonic_reflection::pb`: v1 and v1alpha have the same messages in separate types) lists.
+macro_rules! list_services {
+    ($version:ident, $server:expr) => {{
+        use tonic_reflection::pb::$version as reflection;
+        let mut client = reflection::server_reflection_client::ServerReflectionClient::new(
+            $server.channel().await,
+        );
+        let request = reflection::ServerReflectionRequest {
+            host: String::new(),
+            message_request: Some(
+                reflection::server_reflection_request::MessageRequest::ListServices(String::new()),
+            ),
+        };
+        let mut answers = client
+            .server_reflection_info(tokio_stream::iter([request]))
+            .await
+            .unwrap()
+            .into_inner();
+        let answer = answers.message().await.unwrap().unwrap();
+        let Some(reflection::server_reflection_response::MessageResponse::ListServicesResponse(
+            list,
+        )) = answer.message_response
+        else {
+            panic!("not a service list: {answer:?}");
+        };
+        list.service
+            .into_iter()
+            .map(|service| service.name)
+            .collect::<Vec<String>>()
+    }};
+}
+
 /// Reflection, both v1 and v1alpha (grpcurl 1.8.6 speaks only v1alpha), lists our services.
 #[tokio::test]
 async fn reflection_lists_services_v1_and_v1alpha() {
@@ -203,68 +225,16 @@ async fn reflection_lists_services_v1_and_v1alpha() {
         "grpc.health.v1.Health",
     ];
 
-    use tonic_reflection::pb::v1;
-    let mut client =
-        v1::server_reflection_client::ServerReflectionClient::new(server.channel().await);
-    let request = v1::ServerReflectionRequest {
-        host: String::new(),
-        message_request: Some(v1::server_reflection_request::MessageRequest::ListServices(
-            String::new(),
-        )),
-    };
-    let mut answers = client
-        .server_reflection_info(tokio_stream::iter([request]))
-        .await
-        .unwrap()
-        .into_inner();
-    let answer = answers.message().await.unwrap().unwrap();
-    let Some(v1::server_reflection_response::MessageResponse::ListServicesResponse(list)) =
-        answer.message_response
-    else {
-        panic!("not a service list: {answer:?}");
-    };
-    let names: Vec<String> = list
-        .service
-        .into_iter()
-        .map(|service| service.name)
-        .collect();
-    for name in expected {
-        assert!(
-            names.iter().any(|listed| listed == name),
-            "v1 lists {name}: {names:?}"
-        );
-    }
-
-    use tonic_reflection::pb::v1alpha as alpha;
-    let mut client =
-        alpha::server_reflection_client::ServerReflectionClient::new(server.channel().await);
-    let request = alpha::ServerReflectionRequest {
-        host: String::new(),
-        message_request: Some(
-            alpha::server_reflection_request::MessageRequest::ListServices(String::new()),
-        ),
-    };
-    let mut answers = client
-        .server_reflection_info(tokio_stream::iter([request]))
-        .await
-        .unwrap()
-        .into_inner();
-    let answer = answers.message().await.unwrap().unwrap();
-    let Some(alpha::server_reflection_response::MessageResponse::ListServicesResponse(list)) =
-        answer.message_response
-    else {
-        panic!("not a service list: {answer:?}");
-    };
-    let names: Vec<String> = list
-        .service
-        .into_iter()
-        .map(|service| service.name)
-        .collect();
-    for name in expected {
-        assert!(
-            names.iter().any(|listed| listed == name),
-            "v1alpha lists {name}: {names:?}"
-        );
+    for (version, names) in [
+        ("v1", list_services!(v1, server)),
+        ("v1alpha", list_services!(v1alpha, server)),
+    ] {
+        for name in expected {
+            assert!(
+                names.iter().any(|listed| listed == name),
+                "{version} lists {name}: {names:?}"
+            );
+        }
     }
 }
 

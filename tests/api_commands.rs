@@ -9,7 +9,7 @@ mod support;
 use api_server::{Authed, TestServer};
 use fundledger::api::ServerConfig;
 use fundledger::api::client::*;
-use tonic::Code;
+use tonic::{Code, Status};
 
 const REGION: &str = "gansu-lanzhou";
 const FIRM: &str = "lz-firm";
@@ -32,6 +32,64 @@ fn assess_request(id: &str, month: &str, booked_on: &str) -> AssessContributions
     }
 }
 
+/// Awaits a command RPC that must succeed, and checks the types of the events it appended.
+async fn appended(
+    call: impl Future<Output = Result<tonic::Response<CommandReply>, Status>>,
+    expected: &[&str],
+) -> CommandReply {
+    let reply = answered(call).await;
+    assert_eq!(event_types(&reply), expected);
+    reply
+}
+
+/// Awaits an RPC that must succeed, and returns its answer.
+async fn answered<T>(call: impl Future<Output = Result<tonic::Response<T>, Status>>) -> T {
+    call.await.unwrap().into_inner()
+}
+
+/// Awaits an RPC that must be refused with `code`; returns the refusal for more checks.
+async fn refused<T: std::fmt::Debug>(
+    call: impl Future<Output = Result<tonic::Response<T>, Status>>,
+    code: Code,
+) -> Status {
+    let status = call.await.unwrap_err();
+    assert_eq!(status.code(), code, "{status:?}");
+    status
+}
+
+fn transfer_request(id: &str, on: &str) -> TransferMaternityBalanceRequest {
+    TransferMaternityBalanceRequest {
+        header: header(id),
+        region: REGION.to_owned(),
+        transferred_on: on.to_owned(),
+    }
+}
+
+fn close_request(id: &str, on: &str) -> CloseMaternityFundRequest {
+    CloseMaternityFundRequest {
+        header: header(id),
+        region: REGION.to_owned(),
+        closed_on: on.to_owned(),
+    }
+}
+
+/// The allowance for ma's birth of 2020-05-01 (vaginal, one baby, not difficult).
+fn allowance_request(id: &str, granted_on: &str) -> PayAllowanceRequest {
+    PayAllowanceRequest {
+        header: header(id),
+        person_id: "ma".to_owned(),
+        employer_id: FIRM.to_owned(),
+        region: REGION.to_owned(),
+        birth_id: "ma-birth-1".to_owned(),
+        birth_date: "2020-05-01".to_owned(),
+        delivery: Delivery::Vaginal as i32,
+        difficult: false,
+        babies: 1,
+        granted_on: granted_on.to_owned(),
+        miscarriage_months: 0,
+    }
+}
+
 fn event_types(reply: &CommandReply) -> Vec<&str> {
     reply
         .events
@@ -43,8 +101,8 @@ fn event_types(reply: &CommandReply) -> Vec<&str> {
 /// The Gansu history up to the clearance: registration, migration, declarations,
 /// assessments, a collection and a prenatal claim.
 async fn before_clearance(commands: &mut CommandServiceClient<Authed>) {
-    let reply = commands
-        .register_employer(RegisterEmployerRequest {
+    appended(
+        commands.register_employer(RegisterEmployerRequest {
             header: header("register"),
             employer_id: FIRM.to_owned(),
             region: REGION.to_owned(),
@@ -52,11 +110,10 @@ async fn before_clearance(commands: &mut CommandServiceClient<Authed>) {
             name: "兰州示例有限公司".to_owned(),
             registered_on: "2018-01-02".to_owned(),
             average_monthly_wage: "5000.00".to_owned(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    assert_eq!(event_types(&reply), ["EmployerRegistered"]);
+        }),
+        &["EmployerRegistered"],
+    )
+    .await;
     let record = |id: &str, bmi: bool, maternity: bool| MigrationRecord {
         person_id: id.to_owned(),
         employer_id: FIRM.to_owned(),
@@ -64,24 +121,23 @@ async fn before_clearance(commands: &mut CommandServiceClient<Authed>) {
         held_maternity: maternity,
         insured_since: "2018-01-02".to_owned(),
     };
-    let reply = commands
-        .migrate_enrollments(MigrateEnrollmentsRequest {
+    appended(
+        commands.migrate_enrollments(MigrateEnrollmentsRequest {
             header: header("migrate"),
             region: REGION.to_owned(),
             agency: "兰州市医疗保障局".to_owned(),
             migrated_on: "2019-09-01".to_owned(),
             records: vec![record("ma", true, true), record("zhang", true, false)],
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    assert_eq!(event_types(&reply), ["PersonMigrated", "PersonMigrated"]);
+        }),
+        &["PersonMigrated", "PersonMigrated"],
+    )
+    .await;
     for (id, year, ma, zhang, firm, on) in [
         ("declare-2019", 2019, "5000", "4000", "5000", "2019-01-05"),
         ("declare-2020", 2020, "6000", "4500", "5500", "2020-01-05"),
     ] {
-        let reply = commands
-            .declare_bases(DeclareBasesRequest {
+        appended(
+            commands.declare_bases(DeclareBasesRequest {
                 header: header(id),
                 employer_id: FIRM.to_owned(),
                 region: REGION.to_owned(),
@@ -98,25 +154,23 @@ async fn before_clearance(commands: &mut CommandServiceClient<Authed>) {
                 ],
                 employer_average_monthly_wage: firm.to_owned(),
                 declared_on: on.to_owned(),
-            })
-            .await
-            .unwrap()
-            .into_inner();
-        assert_eq!(event_types(&reply), ["BasesDeclared"]);
+            }),
+            &["BasesDeclared"],
+        )
+        .await;
     }
     for (id, month, booked) in [
         ("assess-2019-10", "2019-10", "2019-10-10"),
         ("assess-2019-11", "2019-11", "2019-11-10"),
     ] {
-        let reply = commands
-            .assess_contributions(assess_request(id, month, booked))
-            .await
-            .unwrap()
-            .into_inner();
-        assert_eq!(event_types(&reply), ["ContributionAssessed"]);
+        appended(
+            commands.assess_contributions(assess_request(id, month, booked)),
+            &["ContributionAssessed"],
+        )
+        .await;
     }
-    let reply = commands
-        .collect_contribution(CollectContributionRequest {
+    appended(
+        commands.collect_contribution(CollectContributionRequest {
             header: header("collect-2019-10"),
             employer_id: FIRM.to_owned(),
             month: "2019-10".to_owned(),
@@ -124,13 +178,12 @@ async fn before_clearance(commands: &mut CommandServiceClient<Authed>) {
             amount: "485.00".to_owned(),
             received_on: "2019-10-25".to_owned(),
             reference: "税票-2019-10-0001".to_owned(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    assert_eq!(event_types(&reply), ["ContributionCollected"]);
-    let reply = commands
-        .settle_medical_claim(SettleMedicalClaimRequest {
+        }),
+        &["ContributionCollected"],
+    )
+    .await;
+    appended(
+        commands.settle_medical_claim(SettleMedicalClaimRequest {
             header: header("claim-1"),
             claim_id: "lz-claim-1".to_owned(),
             person_id: "ma".to_owned(),
@@ -142,17 +195,15 @@ async fn before_clearance(commands: &mut CommandServiceClient<Authed>) {
             settled_on: "2019-11-06".to_owned(),
             actual: "20.00".to_owned(),
             ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    assert_eq!(event_types(&reply), ["MedicalClaimSettled"]);
-    let reply = commands
-        .assess_contributions(assess_request("assess-2019-12", "2019-12", "2019-12-10"))
-        .await
-        .unwrap()
-        .into_inner();
-    assert_eq!(event_types(&reply), ["ContributionAssessed"]);
+        }),
+        &["MedicalClaimSettled"],
+    )
+    .await;
+    appended(
+        commands.assess_contributions(assess_request("assess-2019-12", "2019-12", "2019-12-10")),
+        &["ContributionAssessed"],
+    )
+    .await;
 }
 
 /// Every command RPC, in order, through a real server; then retries and refusals.
@@ -162,47 +213,36 @@ async fn every_command_rpc_over_the_network() {
     let mut commands = server.commands(None).await;
     before_clearance(&mut commands).await;
 
-    let reply = commands
-        .settle_clearance(SettleClearanceRequest {
+    let reply = appended(
+        commands.settle_clearance(SettleClearanceRequest {
             header: header("clearance"),
             region: REGION.to_owned(),
             cutoff: "2019-11-30".to_owned(),
             settled_on: "2019-12-05".to_owned(),
             verified_by: "甘肃省医保局".to_owned(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    assert_eq!(event_types(&reply), ["MaternityFundCleared"]);
+        }),
+        &["MaternityFundCleared"],
+    )
+    .await;
     // Income 2019-10 35.00 + 2019-11 35.00 (5000 × 0.7%) − the 20.00 claim = 50.00
     assert!(
         reply.events[0].json.contains("\"balance\":\"50.00\""),
         "{}",
         reply.events[0].json
     );
-    let reply = commands
-        .transfer_maternity_balance(TransferMaternityBalanceRequest {
-            header: header("transfer"),
-            region: REGION.to_owned(),
-            transferred_on: "2019-12-10".to_owned(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    assert_eq!(event_types(&reply), ["MaternityFundBalanceTransferred"]);
-    let reply = commands
-        .close_maternity_fund(CloseMaternityFundRequest {
-            header: header("close"),
-            region: REGION.to_owned(),
-            closed_on: "2019-12-20".to_owned(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    assert_eq!(event_types(&reply), ["MaternityFundClosed"]);
+    appended(
+        commands.transfer_maternity_balance(transfer_request("transfer", "2019-12-10")),
+        &["MaternityFundBalanceTransferred"],
+    )
+    .await;
+    appended(
+        commands.close_maternity_fund(close_request("close", "2019-12-20")),
+        &["MaternityFundClosed"],
+    )
+    .await;
 
-    let reply = commands
-        .amend_rule(AmendRuleRequest {
+    appended(
+        commands.amend_rule(AmendRuleRequest {
             header: header("amend-rate-2020"),
             region: REGION.to_owned(),
             parameter: "employer_bmi_rate".to_owned(),
@@ -213,19 +253,17 @@ async fn every_command_rpc_over_the_network() {
             tag: "A".to_owned(),
             recorded_on: "2019-12-28".to_owned(),
             reassess: Vec::new(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    assert_eq!(event_types(&reply), ["RuleAmended"]);
+        }),
+        &["RuleAmended"],
+    )
+    .await;
 
     let back_pay = assess_request("back-pay-2019-08", "2019-08", "2020-03-15");
-    let reply = commands
-        .back_pay_contributions(back_pay.clone())
-        .await
-        .unwrap()
-        .into_inner();
-    assert_eq!(event_types(&reply), ["ContributionBackPaid"]);
+    let reply = appended(
+        commands.back_pay_contributions(back_pay.clone()),
+        &["ContributionBackPaid"],
+    )
+    .await;
     // 2019's base and rate: 5000 × (7% + 0.7%) = 385.00, not 6000 × (7.5% + 0.7%) = 492.00
     assert!(
         reply.events[0]
@@ -234,11 +272,7 @@ async fn every_command_rpc_over_the_network() {
         "{}",
         reply.events[0].json
     );
-    let retry = commands
-        .back_pay_contributions(back_pay.clone())
-        .await
-        .unwrap()
-        .into_inner();
+    let retry = answered(commands.back_pay_contributions(back_pay.clone())).await;
     assert!(
         retry.replayed,
         "a retry with the same id and request appends nothing"
@@ -249,47 +283,32 @@ async fn every_command_rpc_over_the_network() {
     );
     // Regression: the same id and the same message sent to another RPC of the same request
     // type is another command, refused, not a replay of the assessment.
-    let reused = commands
-        .back_pay_contributions(assess_request("assess-2019-10", "2019-10", "2019-10-10"))
-        .await
-        .unwrap_err();
-    assert_eq!(reused.code(), Code::AlreadyExists, "{reused:?}");
+    refused(
+        commands.back_pay_contributions(assess_request("assess-2019-10", "2019-10", "2019-10-10")),
+        Code::AlreadyExists,
+    )
+    .await;
     let mut other = back_pay.clone();
     other.month = "2019-07".to_owned();
-    let refused = commands.back_pay_contributions(other).await.unwrap_err();
-    assert_eq!(refused.code(), Code::AlreadyExists, "{refused:?}");
+    refused(commands.back_pay_contributions(other), Code::AlreadyExists).await;
 
-    let reply = commands
-        .enroll(EnrollRequest {
+    appended(
+        commands.enroll(EnrollRequest {
             header: header("enroll-wang"),
             person_id: "wang".to_owned(),
             region: REGION.to_owned(),
             employer_id: FIRM.to_owned(),
             kind: PersonKind::Employee as i32,
             enrolled_on: "2020-02-01".to_owned(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    assert_eq!(event_types(&reply), ["PersonEnrolled"]);
-    let reply = commands
-        .pay_allowance(PayAllowanceRequest {
-            header: header("allowance-ma"),
-            person_id: "ma".to_owned(),
-            employer_id: FIRM.to_owned(),
-            region: REGION.to_owned(),
-            birth_id: "ma-birth-1".to_owned(),
-            birth_date: "2020-05-01".to_owned(),
-            delivery: Delivery::Vaginal as i32,
-            difficult: false,
-            babies: 1,
-            granted_on: "2020-05-10".to_owned(),
-            miscarriage_months: 0,
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    assert_eq!(event_types(&reply), ["AllowanceGranted"]);
+        }),
+        &["PersonEnrolled"],
+    )
+    .await;
+    appended(
+        commands.pay_allowance(allowance_request("allowance-ma", "2020-05-10")),
+        &["AllowanceGranted"],
+    )
+    .await;
     let status = |id: &str, person: &str, on: &str| EnrollmentStatusRequest {
         header: header(id),
         person_id: person.to_owned(),
@@ -297,83 +316,61 @@ async fn every_command_rpc_over_the_network() {
         reason: "单位申报".to_owned(),
         region: REGION.to_owned(),
     };
-    let reply = commands
-        .suspend_enrollment(status("suspend", "zhang", "2020-06-01"))
-        .await
-        .unwrap()
-        .into_inner();
-    assert_eq!(event_types(&reply), ["EnrollmentSuspended"]);
-    let reply = commands
-        .resume_enrollment(status("resume", "zhang", "2020-07-01"))
-        .await
-        .unwrap()
-        .into_inner();
-    assert_eq!(event_types(&reply), ["EnrollmentResumed"]);
-    let reply = commands
-        .terminate_enrollment(status("terminate", "wang", "2020-08-01"))
-        .await
-        .unwrap()
-        .into_inner();
-    assert_eq!(event_types(&reply), ["EnrollmentTerminated"]);
+    appended(
+        commands.suspend_enrollment(status("suspend", "zhang", "2020-06-01")),
+        &["EnrollmentSuspended"],
+    )
+    .await;
+    appended(
+        commands.resume_enrollment(status("resume", "zhang", "2020-07-01")),
+        &["EnrollmentResumed"],
+    )
+    .await;
+    appended(
+        commands.terminate_enrollment(status("terminate", "wang", "2020-08-01")),
+        &["EnrollmentTerminated"],
+    )
+    .await;
 
     // Refusals name the field or the rule and append nothing.
     let head = server.log.head();
-    let malformed = commands
-        .collect_contribution(CollectContributionRequest {
+    let malformed = refused(
+        commands.collect_contribution(CollectContributionRequest {
             header: header("bad-amount"),
             employer_id: FIRM.to_owned(),
             month: "2019-11".to_owned(),
             amount: "12.345".to_owned(),
             received_on: "2019-11-20".to_owned(),
             reference: "x".to_owned(),
-        })
-        .await
-        .unwrap_err();
-    assert_eq!(malformed.code(), Code::InvalidArgument);
+        }),
+        Code::InvalidArgument,
+    )
+    .await;
     assert!(
         malformed.message().contains("amount"),
         "{}",
         malformed.message()
     );
-    let bad_date = commands
-        .close_maternity_fund(CloseMaternityFundRequest {
-            header: header("bad-date"),
-            region: REGION.to_owned(),
-            closed_on: "2019-13-01".to_owned(),
-        })
-        .await
-        .unwrap_err();
-    assert_eq!(bad_date.code(), Code::InvalidArgument);
+    let bad_date = refused(
+        commands.close_maternity_fund(close_request("bad-date", "2019-13-01")),
+        Code::InvalidArgument,
+    )
+    .await;
     assert!(
         bad_date.message().starts_with("closed_on:"),
         "{}",
         bad_date.message()
     );
-    let repeated = commands
-        .transfer_maternity_balance(TransferMaternityBalanceRequest {
-            header: header("transfer-again"),
-            region: REGION.to_owned(),
-            transferred_on: "2020-04-01".to_owned(),
-        })
-        .await
-        .unwrap_err();
-    assert_eq!(repeated.code(), Code::FailedPrecondition, "{repeated:?}");
-    let second_allowance = commands
-        .pay_allowance(PayAllowanceRequest {
-            header: header("allowance-ma-again"),
-            person_id: "ma".to_owned(),
-            employer_id: FIRM.to_owned(),
-            region: REGION.to_owned(),
-            birth_id: "ma-birth-1".to_owned(),
-            birth_date: "2020-05-01".to_owned(),
-            delivery: Delivery::Vaginal as i32,
-            babies: 1,
-            granted_on: "2020-05-11".to_owned(),
-            ..Default::default()
-        })
-        .await
-        .unwrap_err();
-    assert_eq!(second_allowance.code(), Code::FailedPrecondition);
+    refused(
+        commands.transfer_maternity_balance(transfer_request("transfer-again", "2020-04-01")),
+        Code::FailedPrecondition,
+    )
+    .await;
+    let second_allowance = refused(
+        commands.pay_allowance(allowance_request("allowance-ma-again", "2020-05-11")),
+        Code::FailedPrecondition,
+    )
+    .await;
     assert!(
         second_allowance
             .message()
@@ -381,11 +378,11 @@ async fn every_command_rpc_over_the_network() {
         "{}",
         second_allowance.message()
     );
-    let missing_header = commands
-        .close_maternity_fund(CloseMaternityFundRequest::default())
-        .await
-        .unwrap_err();
-    assert_eq!(missing_header.code(), Code::InvalidArgument);
+    refused(
+        commands.close_maternity_fund(CloseMaternityFundRequest::default()),
+        Code::InvalidArgument,
+    )
+    .await;
     assert_eq!(
         server.log.head(),
         head,
@@ -402,12 +399,15 @@ async fn as_of_and_as_known_queries_over_the_network() {
     let mut queries = server.queries(None).await;
     before_clearance(&mut commands).await;
     let before_back_pay = server.log.head().position;
-    let reply = commands
-        .back_pay_contributions(assess_request("back-pay-2019-08", "2019-08", "2019-10-15"))
-        .await
-        .unwrap()
-        .into_inner();
-    assert_eq!(event_types(&reply), ["ContributionBackPaid"]);
+    appended(
+        commands.back_pay_contributions(assess_request(
+            "back-pay-2019-08",
+            "2019-08",
+            "2019-10-15",
+        )),
+        &["ContributionBackPaid"],
+    )
+    .await;
 
     let report = |position: u64| RegionReportRequest {
         region: REGION.to_owned(),
@@ -417,16 +417,8 @@ async fn as_of_and_as_known_queries_over_the_network() {
             known_at_time: String::new(),
         }),
     };
-    let now = queries
-        .get_region_report(report(0))
-        .await
-        .unwrap()
-        .into_inner();
-    let then = queries
-        .get_region_report(report(before_back_pay))
-        .await
-        .unwrap()
-        .into_inner();
+    let now = answered(queries.get_region_report(report(0))).await;
+    let then = answered(queries.get_region_report(report(before_back_pay))).await;
     let maternity =
         |report: &RegionReport| report.lines.as_ref().unwrap().maternity_fund_income.clone();
     // Before the merger (Gansu merges 2019-12-01) the maternity part goes to the maternity
@@ -438,51 +430,38 @@ async fn as_of_and_as_known_queries_over_the_network() {
     // As of 2019-11-30 as known now: 2019-08 35.00 + 2019-10 35.00 + 2019-11 35.00 = 105.00
     let mut request = report(0);
     request.when.as_mut().unwrap().as_of_date = "2019-11-30".to_owned();
-    let november = queries
-        .get_region_report(request)
-        .await
-        .unwrap()
-        .into_inner();
+    let november = answered(queries.get_region_report(request)).await;
     assert_eq!(maternity(&november), "105.00");
 
-    let arrears = queries
-        .get_employer_arrears(EmployerRequest {
-            employer_id: FIRM.to_owned(),
-            when: None,
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let arrears = answered(queries.get_employer_arrears(EmployerRequest {
+        employer_id: FIRM.to_owned(),
+        when: None,
+    }))
+    .await;
     // 2019-11 and 2019-12 assessed 485.00 each and not collected; 2019-10 collected.
     assert_eq!(arrears.total_arrears, "970.00");
-    let person = queries
-        .get_person(PersonRequest {
-            person_id: "ma".to_owned(),
-            when: None,
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let person = answered(queries.get_person(PersonRequest {
+        person_id: "ma".to_owned(),
+        when: None,
+    }))
+    .await;
     assert_eq!(person.status, "active");
-    let unknown = queries
-        .get_region_report(RegionReportRequest {
+    refused(
+        queries.get_region_report(RegionReportRequest {
             region: "atlantis".to_owned(),
             when: None,
-        })
-        .await
-        .unwrap_err();
-    assert_eq!(unknown.code(), Code::NotFound);
-    let rules = queries
-        .get_rulebook(RulebookRequest {
-            region: REGION.to_owned(),
-            when: Some(AsOf {
-                as_of_date: "2019-11-30".to_owned(),
-                ..Default::default()
-            }),
-        })
-        .await
-        .unwrap()
-        .into_inner();
+        }),
+        Code::NotFound,
+    )
+    .await;
+    let rules = answered(queries.get_rulebook(RulebookRequest {
+        region: REGION.to_owned(),
+        when: Some(AsOf {
+            as_of_date: "2019-11-30".to_owned(),
+            ..Default::default()
+        }),
+    }))
+    .await;
     let cutoff = rules
         .rules
         .iter()
@@ -510,17 +489,9 @@ async fn rebuild_and_checkpoint_over_the_network() {
             ..Default::default()
         }),
     };
-    let before = queries
-        .get_region_report(report())
-        .await
-        .unwrap()
-        .into_inner();
+    let before = answered(queries.get_region_report(report())).await;
     let mut admin = AdminServiceClient::new(server.channel().await);
-    let mut progress = admin
-        .rebuild_projection(RebuildProjectionRequest {})
-        .await
-        .unwrap()
-        .into_inner();
+    let mut progress = answered(admin.rebuild_projection(RebuildProjectionRequest {})).await;
     let mut last = None;
     while let Some(message) = progress.message().await.unwrap() {
         last = Some(message);
@@ -532,17 +503,9 @@ async fn rebuild_and_checkpoint_over_the_network() {
         last.generation, 2,
         "generation 1 was the books built at open"
     );
-    let after = queries
-        .get_region_report(report())
-        .await
-        .unwrap()
-        .into_inner();
+    let after = answered(queries.get_region_report(report())).await;
     assert_eq!(after, before, "a rebuild folds the same figures");
-    let checkpoint = admin
-        .checkpoint(CheckpointRequest {})
-        .await
-        .unwrap()
-        .into_inner();
+    let checkpoint = answered(admin.checkpoint(CheckpointRequest {})).await;
     assert_eq!(
         (checkpoint.position, checkpoint.generation),
         (server.log.head().position, 2)

@@ -6,8 +6,10 @@ mod support;
 
 use std::time::Duration;
 
-use api_server::{PATIENCE, TestServer};
-use fundledger::api::client::{Event, ReadEventsRequest, SubscribeRequest};
+use api_server::{Authed, PATIENCE, TestServer};
+use fundledger::api::client::{
+    Event, EventServiceClient, ReadEventsRequest, ReadEventsResponse, SubscribeRequest,
+};
 use fundledger::log::NewEvent;
 use support::{command, event};
 use tonic::Code;
@@ -31,6 +33,30 @@ async fn append_each(server: &TestServer, prefix: &str, events: Vec<NewEvent>) {
     }
 }
 
+/// Reads events, which must succeed.
+async fn read(
+    client: &mut EventServiceClient<Authed>,
+    request: ReadEventsRequest,
+) -> ReadEventsResponse {
+    client.read_events(request).await.unwrap().into_inner()
+}
+
+/// Opens a subscription, which must be accepted.
+async fn subscribe(
+    client: &mut EventServiceClient<Authed>,
+    request: SubscribeRequest,
+) -> tonic::Streaming<Event> {
+    client.subscribe(request).await.unwrap().into_inner()
+}
+
+/// A subscription to every event from `position` on.
+fn from(position: u64) -> SubscribeRequest {
+    SubscribeRequest {
+        from_position: position,
+        ..Default::default()
+    }
+}
+
 fn positions(events: &[Event]) -> Vec<u64> {
     events.iter().map(|event| event.position).collect()
 }
@@ -44,28 +70,28 @@ async fn read_events_pages_by_position() {
         .collect();
     append_each(&server, "page", events).await;
     let mut client = server.events(None).await;
-    let page = client
-        .read_events(ReadEventsRequest {
+    let page = read(
+        &mut client,
+        ReadEventsRequest {
             from_position: 2,
             limit: 2,
             ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner();
+        },
+    )
+    .await;
     assert_eq!(positions(&page.events), [2, 3]);
     assert_eq!(page.events[0].payload, b"e2");
     assert_eq!(page.head_position, 5);
     assert_eq!(page.next_position, 4);
     assert_eq!(page.events[1].previous_hash, page.events[0].hash);
-    let rest = client
-        .read_events(ReadEventsRequest {
+    let rest = read(
+        &mut client,
+        ReadEventsRequest {
             from_position: page.next_position,
             ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner();
+        },
+    )
+    .await;
     assert_eq!(positions(&rest.events), [4, 5]);
     assert_eq!(rest.next_position, 6, "past the head: everything was read");
 }
@@ -83,37 +109,37 @@ async fn read_events_filters_by_stream() {
     ];
     append_each(&server, "stream", events).await;
     let mut client = server.events(None).await;
-    let page = client
-        .read_events(ReadEventsRequest {
+    let page = read(
+        &mut client,
+        ReadEventsRequest {
             stream_id: Some("person/a".to_owned()),
             limit: 2,
             ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner();
+        },
+    )
+    .await;
     assert_eq!(positions(&page.events), [1, 3]);
     assert_eq!(page.next_stream_version, 3);
-    let rest = client
-        .read_events(ReadEventsRequest {
+    let rest = read(
+        &mut client,
+        ReadEventsRequest {
             stream_id: Some("person/a".to_owned()),
             from_stream_version: page.next_stream_version,
             ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner();
+        },
+    )
+    .await;
     assert_eq!(positions(&rest.events), [5]);
     assert_eq!(rest.events[0].stream_version, 3);
     assert_eq!(rest.events[0].payload, b"a3");
-    let none = client
-        .read_events(ReadEventsRequest {
+    let none = read(
+        &mut client,
+        ReadEventsRequest {
             stream_id: Some("person/nobody".to_owned()),
             ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner();
+        },
+    )
+    .await;
     assert!(none.events.is_empty());
 }
 
@@ -129,26 +155,26 @@ async fn read_events_filters_by_type() {
     ];
     append_each(&server, "type", events).await;
     let mut client = server.events(None).await;
-    let enrolled = client
-        .read_events(ReadEventsRequest {
+    let enrolled = read(
+        &mut client,
+        ReadEventsRequest {
             event_type: Some("Enrolled".to_owned()),
             ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner();
+        },
+    )
+    .await;
     assert_eq!(positions(&enrolled.events), [1, 2, 4]);
     assert_eq!(enrolled.next_position, 5);
-    let both = client
-        .read_events(ReadEventsRequest {
+    let both = read(
+        &mut client,
+        ReadEventsRequest {
             from_position: 2,
             stream_id: Some("person/a".to_owned()),
             event_type: Some("Enrolled".to_owned()),
             ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner();
+        },
+    )
+    .await;
     assert_eq!(positions(&both.events), [4]);
 }
 
@@ -221,14 +247,7 @@ async fn subscribe_catches_up_then_goes_live_then_resumes() {
     )
     .await;
     let mut client = server.events(None).await;
-    let mut stream = client
-        .subscribe(SubscribeRequest {
-            from_position: 1,
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let mut stream = subscribe(&mut client, from(1)).await;
     let mut received = Vec::new();
     for _ in 0..3 {
         received.push(next(&mut stream).await.position);
@@ -267,14 +286,7 @@ async fn subscribe_catches_up_then_goes_live_then_resumes() {
     .await;
     let last = *received.last().unwrap();
     let mut client = server.events(None).await;
-    let mut stream = client
-        .subscribe(SubscribeRequest {
-            from_position: last + 1,
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let mut stream = subscribe(&mut client, from(last + 1)).await;
     for _ in 0..3 {
         received.push(next(&mut stream).await.position);
     }
@@ -300,22 +312,22 @@ async fn subscribe_filters_by_stream_and_type() {
     ];
     append_each(&server, "old", events).await;
     let mut client = server.events(None).await;
-    let mut by_type = client
-        .subscribe(SubscribeRequest {
+    let mut by_type = subscribe(
+        &mut client,
+        SubscribeRequest {
             event_type: Some("Enrolled".to_owned()),
             ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    let mut by_stream = client
-        .subscribe(SubscribeRequest {
+        },
+    )
+    .await;
+    let mut by_stream = subscribe(
+        &mut client,
+        SubscribeRequest {
             stream_id: Some("person/a".to_owned()),
             ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner();
+        },
+    )
+    .await;
     assert_eq!(next(&mut by_type).await.position, 1);
     assert_eq!(next(&mut by_type).await.position, 2);
     assert_eq!(next(&mut by_stream).await.position, 1);
@@ -339,15 +351,15 @@ async fn subscribe_filters_by_stream_and_type() {
     assert_quiet(&mut by_stream).await;
     drop(by_type);
     append_each(&server, "gap", vec![typed("person/c", "Enrolled", "6")]).await;
-    let mut resumed = client
-        .subscribe(SubscribeRequest {
+    let mut resumed = subscribe(
+        &mut client,
+        SubscribeRequest {
             from_position: 6,
             event_type: Some("Enrolled".to_owned()),
             ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner();
+        },
+    )
+    .await;
     assert_eq!(next(&mut resumed).await.position, 6);
     assert_quiet(&mut resumed).await;
     let status = client
@@ -369,14 +381,7 @@ async fn subscribe_catches_up_across_batches() {
     let events = (0..total).map(|n| event("bulk", &n.to_string())).collect();
     server.log.append(command("bulk", events)).await.unwrap();
     let mut client = server.events(None).await;
-    let mut stream = client
-        .subscribe(SubscribeRequest {
-            from_position: 0,
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let mut stream = subscribe(&mut client, from(0)).await;
     for expected in 1..=total {
         assert_eq!(next(&mut stream).await.position, expected);
     }
@@ -389,14 +394,7 @@ async fn subscribe_ends_cleanly_on_shutdown() {
     let mut server = TestServer::start().await;
     append_each(&server, "one", vec![event("s", "1")]).await;
     let mut client = server.events(None).await;
-    let mut stream = client
-        .subscribe(SubscribeRequest {
-            from_position: 1,
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let mut stream = subscribe(&mut client, from(1)).await;
     assert_eq!(next(&mut stream).await.position, 1);
     server.stop().await.unwrap();
     let end = tokio::time::timeout(PATIENCE, stream.message())
@@ -418,35 +416,16 @@ async fn subscriptions_are_bounded() {
     }
     for index in 0..fundledger::api::SUBSCRIPTIONS_MAX {
         let client = &mut clients[index % 4];
-        let stream = client
-            .subscribe(SubscribeRequest {
-                from_position: 1,
-                ..Default::default()
-            })
-            .await
-            .unwrap()
-            .into_inner();
+        let stream = subscribe(client, from(1)).await;
         open.push(stream);
     }
-    let refused = clients[0]
-        .subscribe(SubscribeRequest {
-            from_position: 1,
-            ..Default::default()
-        })
-        .await
-        .unwrap_err();
+    let refused = clients[0].subscribe(from(1)).await.unwrap_err();
     assert_eq!(refused.code(), Code::ResourceExhausted);
     drop(open.pop());
     // The server notices the closed stream asynchronously.
     let deadline = tokio::time::Instant::now() + PATIENCE;
     loop {
-        match clients[0]
-            .subscribe(SubscribeRequest {
-                from_position: 1,
-                ..Default::default()
-            })
-            .await
-        {
+        match clients[0].subscribe(from(1)).await {
             Ok(_) => break,
             Err(status) => {
                 assert_eq!(status.code(), Code::ResourceExhausted);

@@ -141,51 +141,46 @@ pub fn header(
     Ok((command_id, expected))
 }
 
-fn category(value: i32) -> Result<EmployerCategory, Status> {
-    use proto::EmployerCategory as P;
-    match P::try_from(value) {
-        Ok(P::Agency) => Ok(EmployerCategory::Agency),
-        Ok(P::Institution) => Ok(EmployerCategory::Institution),
-        Ok(P::SelfFundedInstitution) => Ok(EmployerCategory::SelfFundedInstitution),
-        Ok(P::Enterprise) => Ok(EmployerCategory::Enterprise),
-        Ok(P::IndividualBusiness) => Ok(EmployerCategory::IndividualBusiness),
-        Ok(P::PrivateNonEnterprise) => Ok(EmployerCategory::PrivateNonEnterprise),
-        Ok(P::SocialOrganisation) => Ok(EmployerCategory::SocialOrganisation),
-        Ok(P::Unspecified) | Err(_) => Err(invalid("category", "must name an employer category")),
-    }
-}
-
-fn person_kind(value: i32) -> Result<PersonKind, Status> {
-    use proto::PersonKind as P;
-    match P::try_from(value) {
-        Ok(P::Employee) => Ok(PersonKind::Employee),
-        Ok(P::FlexibleWorker) => Ok(PersonKind::FlexibleWorker),
-        Ok(P::Retiree) => Ok(PersonKind::Retiree),
-        Ok(P::EarlyRetiree) => Ok(PersonKind::EarlyRetiree),
-        Ok(P::Unspecified) | Err(_) => Err(invalid("kind", "must name a person kind")),
-    }
-}
-
-fn delivery(value: i32) -> Result<Delivery, Status> {
-    use proto::Delivery as P;
-    match P::try_from(value) {
-        Ok(P::Vaginal) => Ok(Delivery::Vaginal),
-        Ok(P::Caesarean) => Ok(Delivery::Caesarean),
-        Ok(P::Unspecified) | Err(_) => Err(invalid("delivery", "must be VAGINAL or CAESAREAN")),
-    }
-}
-
-fn level(value: i32) -> Result<HospitalLevel, Status> {
-    use proto::HospitalLevel as P;
-    match P::try_from(value) {
-        Ok(P::Primary) => Ok(HospitalLevel::Primary),
-        Ok(P::Secondary) => Ok(HospitalLevel::Secondary),
-        Ok(P::Tertiary) => Ok(HospitalLevel::Tertiary),
-        Ok(P::Unspecified) | Err(_) => {
-            Err(invalid("level", "must be PRIMARY, SECONDARY or TERTIARY"))
+/// Writes a mapper from a proto enum's wire value to the domain enum of the same variant
+/// names: each listed variant maps to its namesake, and UNSPECIFIED or an unknown value is
+/// INVALID_ARGUMENT naming the field. The match stays exhaustive (no wildcard arm), so a
+/// variant added to the proto and not listed here fails to compile.
+macro_rules! from_proto_enum {
+    (
+        $name:ident: $proto:ident -> $domain:ident [$($variant:ident),+ $(,)?]
+        else $field:literal, $rule:literal
+    ) => {
+        fn $name(value: i32) -> Result<$domain, Status> {
+            match proto::$proto::try_from(value) {
+                $(Ok(proto::$proto::$variant) => Ok($domain::$variant),)+
+                Ok(proto::$proto::Unspecified) | Err(_) => Err(invalid($field, $rule)),
+            }
         }
-    }
+    };
 }
+
+from_proto_enum!(category: EmployerCategory -> EmployerCategory [
+    Agency,
+    Institution,
+    SelfFundedInstitution,
+    Enterprise,
+    IndividualBusiness,
+    PrivateNonEnterprise,
+    SocialOrganisation,
+] else "category", "must name an employer category");
+
+from_proto_enum!(person_kind: PersonKind -> PersonKind [
+    Employee,
+    FlexibleWorker,
+    Retiree,
+    EarlyRetiree,
+] else "kind", "must name a person kind");
+
+from_proto_enum!(delivery: Delivery -> Delivery [Vaginal, Caesarean]
+    else "delivery", "must be VAGINAL or CAESAREAN");
+
+from_proto_enum!(level: HospitalLevel -> HospitalLevel [Primary, Secondary, Tertiary]
+    else "level", "must be PRIMARY, SECONDARY or TERTIARY");
 
 fn confidence(value: &str) -> Result<Confidence, Status> {
     match value {
@@ -273,24 +268,28 @@ pub fn suspend(message: &proto::EnrollmentStatusRequest) -> Result<Command, Stat
     .into())
 }
 
+/// The person, date and reason of a status change that names no region (resume and
+/// terminate: the person's enrollment already says where).
+fn status_change(
+    message: &proto::EnrollmentStatusRequest,
+) -> Result<(PersonId, Date, String), Status> {
+    Ok((
+        person("person_id", &message.person_id)?,
+        date("on", &message.on)?,
+        text("reason", &message.reason)?,
+    ))
+}
+
 /// `ResumeEnrollment`.
 pub fn resume(message: &proto::EnrollmentStatusRequest) -> Result<Command, Status> {
-    Ok(ResumeEnrollment {
-        person: person("person_id", &message.person_id)?,
-        on: date("on", &message.on)?,
-        reason: text("reason", &message.reason)?,
-    }
-    .into())
+    let (person, on, reason) = status_change(message)?;
+    Ok(ResumeEnrollment { person, on, reason }.into())
 }
 
 /// `TerminateEnrollment`.
 pub fn terminate(message: &proto::EnrollmentStatusRequest) -> Result<Command, Status> {
-    Ok(TerminateEnrollment {
-        person: person("person_id", &message.person_id)?,
-        on: date("on", &message.on)?,
-        reason: text("reason", &message.reason)?,
-    }
-    .into())
+    let (person, on, reason) = status_change(message)?;
+    Ok(TerminateEnrollment { person, on, reason }.into())
 }
 
 /// `DeclareBases`.
@@ -321,35 +320,46 @@ pub fn declare_bases(message: &proto::DeclareBasesRequest) -> Result<Command, St
     .into())
 }
 
-fn roster(message: &proto::AssessContributionsRequest) -> Result<Vec<PersonId>, Status> {
+/// The fields assessing and back-paying share (one request type serves both), checked in
+/// the order of the request: employer, region, month, persons, booking date.
+fn roster(
+    message: &proto::AssessContributionsRequest,
+) -> Result<(EmployerId, RegionId, Month, Vec<PersonId>, Date), Status> {
+    let employer = employer("employer_id", &message.employer_id)?;
+    let region = region("region", &message.region)?;
+    let month = month("month", &message.month)?;
     lines("person_ids", &message.person_ids)?;
-    message
+    let persons = message
         .person_ids
         .iter()
         .map(|id| person("person_ids", id))
-        .collect()
+        .collect::<Result<Vec<_>, Status>>()?;
+    let booked_on = date("booked_on", &message.booked_on)?;
+    Ok((employer, region, month, persons, booked_on))
 }
 
 /// `AssessContributions`.
 pub fn assess(message: &proto::AssessContributionsRequest) -> Result<Command, Status> {
+    let (employer, region, month, persons, booked_on) = roster(message)?;
     Ok(AssessContributions {
-        employer: employer("employer_id", &message.employer_id)?,
-        region: region("region", &message.region)?,
-        month: month("month", &message.month)?,
-        persons: roster(message)?,
-        booked_on: date("booked_on", &message.booked_on)?,
+        employer,
+        region,
+        month,
+        persons,
+        booked_on,
     }
     .into())
 }
 
 /// `BackPayContributions`.
 pub fn back_pay(message: &proto::AssessContributionsRequest) -> Result<Command, Status> {
+    let (employer, region, month, persons, booked_on) = roster(message)?;
     Ok(BackPayContributions {
-        employer: employer("employer_id", &message.employer_id)?,
-        region: region("region", &message.region)?,
-        month: month("month", &message.month)?,
-        persons: roster(message)?,
-        booked_on: date("booked_on", &message.booked_on)?,
+        employer,
+        region,
+        month,
+        persons,
+        booked_on,
     }
     .into())
 }

@@ -77,6 +77,19 @@ fn known_region(books: &Books, region: &str) -> Result<RegionId, Status> {
     Ok(region)
 }
 
+/// What the region queries read first: the business date, the books as known at the
+/// asked position, and the region, which must be one of theirs.
+fn region_books(
+    ledger: &Ledger,
+    when: Option<&proto::AsOf>,
+    region: &str,
+) -> Result<(Date, Arc<Books>, RegionId), Status> {
+    let (as_of, position) = resolve(ledger, when)?;
+    let books = books_at(ledger, position)?;
+    let region = known_region(&books, region)?;
+    Ok((as_of, books, region))
+}
+
 fn month_lines(month: String, lines: &MonthLines) -> proto::MonthLines {
     proto::MonthLines {
         month,
@@ -153,13 +166,20 @@ fn load_stream(
     Ok((state, events, last))
 }
 
-async fn blocking<T: Send + 'static>(
-    work: impl FnOnce() -> Result<T, Status> + Send + 'static,
-) -> Result<Response<T>, Status> {
-    tokio::task::spawn_blocking(work)
-        .await
-        .map_err(|error| Status::internal(format!("query task failed: {error}")))?
-        .map(Response::new)
+impl Queries {
+    /// Answers `message` on a blocking thread (reads touch sled and fold streams), with the
+    /// ledger at hand.
+    async fn answer<M: Send + 'static, T: Send + 'static>(
+        &self,
+        message: M,
+        work: impl FnOnce(&Ledger, M) -> Result<T, Status> + Send + 'static,
+    ) -> Result<Response<T>, Status> {
+        let ledger = Arc::clone(&self.ledger);
+        tokio::task::spawn_blocking(move || work(&ledger, message))
+            .await
+            .map_err(|error| Status::internal(format!("query task failed: {error}")))?
+            .map(Response::new)
+    }
 }
 
 #[tonic::async_trait]
@@ -170,12 +190,9 @@ impl QueryService for Queries {
         request: Request<proto::RegionReportRequest>,
     ) -> Result<Response<proto::RegionReport>, Status> {
         authorize(&request, Right::ReadBooks)?;
-        let message = request.into_inner();
-        let ledger = Arc::clone(&self.ledger);
-        blocking(move || {
-            let (as_of, position) = resolve(&ledger, message.when.as_ref())?;
-            let books = books_at(&ledger, position)?;
-            let region = known_region(&books, &message.region)?;
+        self.answer(request.into_inner(), |ledger, message| {
+            let (as_of, books, region) =
+                region_books(ledger, message.when.as_ref(), &message.region)?;
             Ok(region_report(report::region_report(
                 &books,
                 &books.rulebook(),
@@ -192,14 +209,10 @@ impl QueryService for Queries {
         request: Request<proto::MonthLinesRequest>,
     ) -> Result<Response<proto::MonthLinesReply>, Status> {
         authorize(&request, Right::ReadBooks)?;
-        let message = request.into_inner();
-        let ledger = Arc::clone(&self.ledger);
-        blocking(move || {
+        self.answer(request.into_inner(), |ledger, message| {
             let from = convert::month("from_month", &message.from_month)?;
             let to = convert::month("to_month", &message.to_month)?;
-            let (_, position) = resolve(&ledger, message.when.as_ref())?;
-            let books = books_at(&ledger, position)?;
-            let region = known_region(&books, &message.region)?;
+            let (_, books, region) = region_books(ledger, message.when.as_ref(), &message.region)?;
             let rules = books.rulebook();
             let months = books
                 .region(&region)
@@ -225,12 +238,10 @@ impl QueryService for Queries {
         request: Request<proto::PersonRequest>,
     ) -> Result<Response<proto::PersonReply>, Status> {
         authorize(&request, Right::ReadPerson)?;
-        let message = request.into_inner();
-        let ledger = Arc::clone(&self.ledger);
-        blocking(move || {
+        self.answer(request.into_inner(), |ledger, message| {
             let person = PersonId::new(convert::id("person_id", &message.person_id)?);
-            let (as_of, position) = resolve(&ledger, message.when.as_ref())?;
-            let (state, events, last) = load_stream(&ledger, &person_stream(&person), position)?;
+            let (as_of, position) = resolve(ledger, message.when.as_ref())?;
+            let (state, events, last) = load_stream(ledger, &person_stream(&person), position)?;
             let found = state
                 .persons
                 .get(&person)
@@ -269,13 +280,11 @@ impl QueryService for Queries {
         request: Request<proto::EmployerRequest>,
     ) -> Result<Response<proto::EmployerArrearsReply>, Status> {
         let caller = authorize(&request, Right::ReadEmployer)?;
-        let message = request.into_inner();
-        caller.require_employer(&message.employer_id)?;
-        let ledger = Arc::clone(&self.ledger);
-        blocking(move || {
+        caller.require_employer(&request.get_ref().employer_id)?;
+        self.answer(request.into_inner(), |ledger, message| {
             let employer = EmployerId::new(convert::id("employer_id", &message.employer_id)?);
-            let (as_of, position) = resolve(&ledger, message.when.as_ref())?;
-            let (state, _, last) = load_stream(&ledger, &employer_stream(&employer), position)?;
+            let (as_of, position) = resolve(ledger, message.when.as_ref())?;
+            let (state, _, last) = load_stream(ledger, &employer_stream(&employer), position)?;
             let found = state.employers.get(&employer).ok_or_else(|| {
                 Status::not_found(format!("employer_id: {employer} is not registered"))
             })?;
@@ -312,12 +321,9 @@ impl QueryService for Queries {
         request: Request<proto::RulebookRequest>,
     ) -> Result<Response<proto::RulebookReply>, Status> {
         authorize(&request, Right::ReadRules)?;
-        let message = request.into_inner();
-        let ledger = Arc::clone(&self.ledger);
-        blocking(move || {
-            let (as_of, position) = resolve(&ledger, message.when.as_ref())?;
-            let books = books_at(&ledger, position)?;
-            let region = known_region(&books, &message.region)?;
+        self.answer(request.into_inner(), |ledger, message| {
+            let (as_of, books, region) =
+                region_books(ledger, message.when.as_ref(), &message.region)?;
             let rules = books.rulebook();
             let in_force = books
                 .rule_parameters()

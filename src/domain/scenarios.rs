@@ -84,25 +84,13 @@ impl Steps {
     }
 
     fn register(&mut self, employer: &str, category: EmployerCategory, wage: Yuan, on: Date) {
-        let command = RegisterEmployer {
-            employer: EmployerId::new(employer),
-            region: self.region.clone(),
-            category,
-            name: format!("{employer} 单位"),
-            registered_on: on,
-            average_monthly_wage: wage,
-        };
+        let command = registration(EmployerId::new(employer), &self.region, category, wage, on);
         self.push(&format!("register-{employer}"), command);
     }
 
     fn enroll(&mut self, person: &str, employer: Option<&str>, kind: PersonKind, on: Date) {
-        let command = Enroll {
-            person: PersonId::new(person),
-            region: self.region.clone(),
-            employer: employer.map(EmployerId::new),
-            kind,
-            enrolled_on: on,
-        };
+        let employer = employer.map(EmployerId::new);
+        let command = enrollment(PersonId::new(person), &self.region, employer, kind, on);
         self.push(&format!("enroll-{person}"), command);
     }
 
@@ -132,41 +120,37 @@ impl Steps {
     }
 
     fn assess(&mut self, employer: &str, at: Month, persons: &[&str], on: Date) {
+        let (employer, region, persons) = self.roster(employer, persons);
         let command = AssessContributions {
-            employer: EmployerId::new(employer),
-            region: self.region.clone(),
+            employer,
+            region,
             month: at,
-            persons: persons
-                .iter()
-                .map(|person| PersonId::new(*person))
-                .collect(),
+            persons,
             booked_on: on,
         };
         self.push(&format!("assess-{at}"), command);
     }
 
     fn back_pay(&mut self, employer: &str, at: Month, persons: &[&str], on: Date) {
+        let (employer, region, persons) = self.roster(employer, persons);
         let command = BackPayContributions {
-            employer: EmployerId::new(employer),
-            region: self.region.clone(),
+            employer,
+            region,
             month: at,
-            persons: persons
-                .iter()
-                .map(|person| PersonId::new(*person))
-                .collect(),
+            persons,
             booked_on: on,
         };
         self.push(&format!("back-pay-{at}"), command);
     }
 
+    /// The employer, region and persons of an assessment or a back-payment.
+    fn roster(&self, employer: &str, persons: &[&str]) -> (EmployerId, RegionId, Vec<PersonId>) {
+        let persons = persons.iter().copied().map(PersonId::new).collect();
+        (EmployerId::new(employer), self.region.clone(), persons)
+    }
+
     fn collect(&mut self, employer: &str, at: Month, amount: Yuan, on: Date) {
-        let command = CollectContribution {
-            employer: EmployerId::new(employer),
-            month: at,
-            amount,
-            received_on: on,
-            reference: format!("税务征收 {at}"),
-        };
+        let command = collection(EmployerId::new(employer), at, amount, on);
         self.push(&format!("collect-{at}"), command);
     }
 
@@ -175,28 +159,57 @@ impl Steps {
             ClaimKind::Delivery { .. } => "delivery",
             ClaimKind::Prenatal { .. } => "prenatal",
         };
-        let command = SettleMedicalClaim {
-            claim: ClaimId::new(format!("{person}-{what}-{on}")),
-            person: PersonId::new(person),
-            region: self.region.clone(),
-            institution: "定点医疗机构".to_owned(),
-            kind,
-            service_date: on,
-            settled_on: on,
-            actual,
-        };
+        let claim = ClaimId::new(format!("{person}-{what}-{on}"));
+        let command = medical_claim(claim, PersonId::new(person), &self.region, kind, on, actual);
         self.push(&format!("claim-{what}-{person}"), command);
     }
 
-    fn allowance(&mut self, person: &str, employer: &str, birth: Birth, on: Date) {
-        let command = PayAllowance {
-            person: PersonId::new(person),
-            employer: EmployerId::new(employer),
-            region: self.region.clone(),
+    /// A birth: its delivery claim on the birth date at a hospital of `level`, then the
+    /// allowance granted on `granted_on`.
+    fn give_birth(
+        &mut self,
+        person: &str,
+        employer: &str,
+        birth: Birth,
+        level: HospitalLevel,
+        actual: Yuan,
+        granted_on: Date,
+    ) {
+        let kind = delivery(person, birth.delivery, level);
+        self.claim(person, kind, birth.date, actual);
+        let command = allowance(
+            PersonId::new(person),
+            EmployerId::new(employer),
+            &self.region,
             birth,
-            granted_on: on,
-        };
+            granted_on,
+        );
         self.push(&format!("allowance-{person}"), command);
+    }
+
+    /// The clearance of the maternity fund up to `cutoff`.
+    fn clear(&mut self, cutoff: Date, settled_on: Date, verified_by: &str) {
+        let command = SettleClearance {
+            region: self.region.clone(),
+            cutoff,
+            settled_on,
+            verified_by: verified_by.to_owned(),
+        };
+        self.push("clearance", command);
+    }
+
+    /// The transfer of the maternity fund's balance, then the fund's closure.
+    fn transfer_and_close(&mut self, transferred_on: Date, closed_on: Date) {
+        let transfer = TransferMaternityBalance {
+            region: self.region.clone(),
+            transferred_on,
+        };
+        self.push("transfer", transfer);
+        let close = CloseMaternityFund {
+            region: self.region.clone(),
+            closed_on,
+        };
+        self.push("close", close);
     }
 
     fn finish(self, title: &'static str, report_dates: Vec<Date>) -> Scenario {
@@ -249,6 +262,98 @@ fn birth(person: &str, on: Date, delivery: Delivery, difficult: bool, babies: u8
         difficult,
         babies,
         miscarriage_months: None,
+    }
+}
+
+/// An employer's registration, named after its id.
+fn registration(
+    employer: EmployerId,
+    region: &RegionId,
+    category: EmployerCategory,
+    wage: Yuan,
+    on: Date,
+) -> RegisterEmployer {
+    RegisterEmployer {
+        name: format!("{employer} 单位"),
+        employer,
+        region: region.clone(),
+        category,
+        registered_on: on,
+        average_monthly_wage: wage,
+    }
+}
+
+fn enrollment(
+    person: PersonId,
+    region: &RegionId,
+    employer: Option<EmployerId>,
+    kind: PersonKind,
+    on: Date,
+) -> Enroll {
+    Enroll {
+        person,
+        region: region.clone(),
+        employer,
+        kind,
+        enrolled_on: on,
+    }
+}
+
+/// A month's contributions received, with the tax bureau's reference.
+fn collection(employer: EmployerId, month: Month, amount: Yuan, on: Date) -> CollectContribution {
+    CollectContribution {
+        employer,
+        month,
+        amount,
+        received_on: on,
+        reference: format!("税务征收 {month}"),
+    }
+}
+
+/// A claim settled by a designated institution on the day of the service.
+fn medical_claim(
+    claim: ClaimId,
+    person: PersonId,
+    region: &RegionId,
+    kind: ClaimKind,
+    on: Date,
+    actual: Yuan,
+) -> SettleMedicalClaim {
+    SettleMedicalClaim {
+        claim,
+        person,
+        region: region.clone(),
+        institution: "定点医疗机构".to_owned(),
+        kind,
+        service_date: on,
+        settled_on: on,
+        actual,
+    }
+}
+
+fn allowance(
+    person: PersonId,
+    employer: EmployerId,
+    region: &RegionId,
+    birth: Birth,
+    on: Date,
+) -> PayAllowance {
+    PayAllowance {
+        person,
+        employer,
+        region: region.clone(),
+        birth,
+        granted_on: on,
+    }
+}
+
+/// An interruption of contributions (中断参保缴费).
+fn interruption(person: PersonId, region: &RegionId, on: Date) -> SuspendEnrollment {
+    SuspendEnrollment {
+        person,
+        region: region.clone(),
+        on,
+        reason: "中断参保缴费".to_owned(),
     }
 }
 
@@ -310,16 +415,12 @@ fn chongqing() -> Scenario {
     );
     steps.collect(firm, month(2019, 12), yuan(1470), day(2020, 1, 15));
     steps.collect(firm, month(2020, 1), fen(152_250), day(2020, 2, 15));
-    steps.claim(
-        "cq-wang",
-        delivery("cq-wang", Delivery::Vaginal, HospitalLevel::Secondary),
-        day(2020, 3, 10),
-        yuan(3200),
-    );
-    steps.allowance(
+    steps.give_birth(
         "cq-wang",
         firm,
         birth("cq-wang", day(2020, 3, 10), Delivery::Vaginal, false, 1),
+        HospitalLevel::Secondary,
+        yuan(3200),
         day(2020, 3, 20),
     );
     steps.finish(
@@ -395,30 +496,9 @@ fn gansu_lanzhou() -> Scenario {
     steps.collect(firm, month(2019, 10), yuan(873), day(2019, 10, 25));
     steps.claim("lz-ma", prenatal("lz-ma"), day(2019, 11, 5), yuan(20));
     steps.assess(firm, month(2019, 11), &roster, day(2019, 11, 10));
-    steps.push(
-        "clearance",
-        SettleClearance {
-            region: steps.region.clone(),
-            cutoff: day(2019, 11, 30),
-            settled_on: day(2019, 12, 5),
-            verified_by: "兰州市医疗保障局".to_owned(),
-        },
-    );
+    steps.clear(day(2019, 11, 30), day(2019, 12, 5), "兰州市医疗保障局");
     steps.assess(firm, month(2019, 12), &roster, day(2019, 12, 10));
-    steps.push(
-        "transfer",
-        TransferMaternityBalance {
-            region: steps.region.clone(),
-            transferred_on: day(2019, 12, 10),
-        },
-    );
-    steps.push(
-        "close",
-        CloseMaternityFund {
-            region: steps.region.clone(),
-            closed_on: day(2019, 12, 20),
-        },
-    );
+    steps.transfer_and_close(day(2019, 12, 10), day(2019, 12, 20));
     steps.collect(firm, month(2019, 11), yuan(873), day(2019, 12, 25));
     steps.declare(
         firm,
@@ -431,16 +511,12 @@ fn gansu_lanzhou() -> Scenario {
     steps.collect(firm, month(2019, 12), yuan(873), day(2020, 1, 20));
     steps.collect(firm, month(2020, 1), fen(101_850), day(2020, 2, 20));
     steps.back_pay(firm, month(2019, 8), &roster, day(2020, 3, 15));
-    steps.claim(
-        "lz-ma",
-        delivery("lz-ma", Delivery::Caesarean, HospitalLevel::Tertiary),
-        day(2020, 4, 10),
-        yuan(5200),
-    );
-    steps.allowance(
+    steps.give_birth(
         "lz-ma",
         firm,
         birth("lz-ma", day(2020, 4, 10), Delivery::Caesarean, false, 1),
+        HospitalLevel::Tertiary,
+        yuan(5200),
         day(2020, 4, 20),
     );
     steps.finish(
@@ -511,30 +587,9 @@ fn kizilsu() -> Scenario {
         yuan(60),
     );
     steps.collect(firm, month(2019, 9), yuan(1475), day(2019, 10, 15));
-    steps.push(
-        "clearance",
-        SettleClearance {
-            region: steps.region.clone(),
-            cutoff: day(2019, 9, 30),
-            settled_on: day(2019, 10, 20),
-            verified_by: "克州医疗保障局".to_owned(),
-        },
-    );
+    steps.clear(day(2019, 9, 30), day(2019, 10, 20), "克州医疗保障局");
     steps.assess(firm, month(2019, 12), &roster, day(2019, 12, 10));
-    steps.push(
-        "transfer",
-        TransferMaternityBalance {
-            region: steps.region.clone(),
-            transferred_on: day(2019, 12, 20),
-        },
-    );
-    steps.push(
-        "close",
-        CloseMaternityFund {
-            region: steps.region.clone(),
-            closed_on: day(2019, 12, 25),
-        },
-    );
+    steps.transfer_and_close(day(2019, 12, 20), day(2019, 12, 25));
     steps.declare(
         firm,
         2020,
@@ -548,28 +603,17 @@ fn kizilsu() -> Scenario {
     );
     steps.assess(firm, month(2020, 1), &roster, day(2020, 1, 10));
     steps.collect(firm, month(2019, 12), yuan(1475), day(2020, 1, 15));
-    steps.claim(
-        "kz-gulnar",
-        delivery("kz-gulnar", Delivery::Vaginal, HospitalLevel::Primary),
-        day(2020, 2, 10),
-        yuan(1800),
-    );
-    steps.allowance(
+    steps.give_birth(
         "kz-gulnar",
         firm,
         birth("kz-gulnar", day(2020, 2, 10), Delivery::Vaginal, false, 1),
+        HospitalLevel::Primary,
+        yuan(1800),
         day(2020, 2, 15),
     );
     steps.collect(firm, month(2020, 1), fen(152_750), day(2020, 2, 15));
-    steps.push(
-        "suspend-kz-gulnar",
-        SuspendEnrollment {
-            person: PersonId::new("kz-gulnar"),
-            region: steps.region.clone(),
-            on: day(2020, 4, 10),
-            reason: "中断参保缴费".to_owned(),
-        },
-    );
+    let suspension = interruption(PersonId::new("kz-gulnar"), &steps.region, day(2020, 4, 10));
+    steps.push("suspend-kz-gulnar", suspension);
     steps.finish(
         "Kizilsu: clearance of 2019-09 and earlier, closure 2019-12-25, merger 2020-01-01, \
          an interruption stopping a running allowance",
@@ -622,16 +666,12 @@ fn tianjin() -> Scenario {
         steps.collect(firm, month(2024, at), yuan(2250), day(2024, at, paid));
     }
     steps.claim("tj-li", prenatal("tj-li"), day(2024, 5, 30), yuan(450));
-    steps.claim(
-        "tj-li",
-        delivery("tj-li", Delivery::Vaginal, HospitalLevel::Tertiary),
-        day(2024, 7, 15),
-        yuan(2800),
-    );
-    steps.allowance(
+    steps.give_birth(
         "tj-li",
         firm,
         birth("tj-li", day(2024, 7, 15), Delivery::Vaginal, false, 1),
+        HospitalLevel::Tertiary,
+        yuan(2800),
         day(2024, 7, 25),
     );
     steps.finish(
@@ -697,16 +737,12 @@ fn beijing() -> Scenario {
     steps.collect(firm, month(2020, 1), fen(503_319), day(2020, 2, 15));
     steps.collect(firm, month(2020, 2), yuan(3000), day(2020, 3, 15));
     steps.claim("bj-wei", prenatal("bj-wei"), day(2020, 3, 2), yuan(1200));
-    steps.claim(
-        "bj-wei",
-        delivery("bj-wei", Delivery::Caesarean, HospitalLevel::Secondary),
-        day(2020, 6, 18),
-        yuan(6100),
-    );
-    steps.allowance(
+    steps.give_birth(
         "bj-wei",
         firm,
         birth("bj-wei", day(2020, 6, 18), Delivery::Caesarean, true, 2),
+        HospitalLevel::Secondary,
+        yuan(6100),
         day(2020, 6, 28),
     );
     steps.finish(
@@ -839,6 +875,16 @@ struct ScaleEmployer {
     persons: Vec<ScalePerson>,
 }
 
+impl ScaleEmployer {
+    /// The ids of the persons at `indexes`, for a roster.
+    fn person_ids(&self, indexes: &[usize]) -> Vec<PersonId> {
+        indexes
+            .iter()
+            .map(|index| self.persons[*index].id.clone())
+            .collect()
+    }
+}
+
 /// Generates a region's history month by month as [`Step`]s for `Ledger::execute`:
 /// [`ScaleGenerator::setup`] first, then [`ScaleGenerator::next_month`] until it returns
 /// `None`. Nothing is held per event, only per person, so it scales with the population.
@@ -916,15 +962,8 @@ impl<'rules> ScaleGenerator<'rules> {
             let wage = self.random.between(4_000, 15_000);
             steps.push(Step {
                 command_id: self.id(format_args!("register-e{employer_index}")),
-                command: RegisterEmployer {
-                    employer: id.clone(),
-                    region: self.config.region.clone(),
-                    category: CATEGORY,
-                    name: format!("{id} 单位"),
-                    registered_on: on,
-                    average_monthly_wage: yuan(wage),
-                }
-                .into(),
+                command: registration(id.clone(), &self.config.region, CATEGORY, yuan(wage), on)
+                    .into(),
             });
             let mut persons = Vec::new();
             for person_index in 0..self.config.persons_per_employer {
@@ -936,13 +975,13 @@ impl<'rules> ScaleGenerator<'rules> {
                 };
                 steps.push(Step {
                     command_id: format!("{}-enroll", person),
-                    command: Enroll {
-                        person: person.clone(),
-                        region: self.config.region.clone(),
-                        employer: Some(id.clone()),
+                    command: enrollment(
+                        person.clone(),
+                        &self.config.region,
+                        Some(id.clone()),
                         kind,
-                        enrolled_on: on,
-                    }
+                        on,
+                    )
                     .into(),
                 });
                 let wage = if self.random.chance(20_000) {
@@ -1067,13 +1106,8 @@ impl<'rules> ScaleGenerator<'rules> {
             self.totals.interruptions += 1;
             steps.push(Step {
                 command_id: format!("{}-suspend-{month}", person.id),
-                command: SuspendEnrollment {
-                    person: person.id.clone(),
-                    region: self.config.region.clone(),
-                    on: day_of(month, 15),
-                    reason: "中断参保缴费".to_owned(),
-                }
-                .into(),
+                command: interruption(person.id.clone(), &self.config.region, day_of(month, 15))
+                    .into(),
             });
         }
     }
@@ -1142,10 +1176,7 @@ impl<'rules> ScaleGenerator<'rules> {
                     employer: employer.id.clone(),
                     region: self.config.region.clone(),
                     month,
-                    persons: chunk
-                        .iter()
-                        .map(|index| employer.persons[*index].id.clone())
-                        .collect(),
+                    persons: employer.person_ids(chunk),
                     booked_on: day_of(month, 10),
                 }
                 .into(),
@@ -1157,13 +1188,12 @@ impl<'rules> ScaleGenerator<'rules> {
         self.totals.collected = self.totals.collected.checked_add(total)?;
         steps.push(Step {
             command_id: self.id(format_args!("collect-e{employer_index}-{month}")),
-            command: CollectContribution {
-                employer: employer.id.clone(),
+            command: collection(
+                employer.id.clone(),
                 month,
-                amount: total,
-                received_on: day_of(months_after(month, 1), 20),
-                reference: format!("税务征收 {month}"),
-            }
+                total,
+                day_of(months_after(month, 1), 20),
+            )
             .into(),
         });
         Ok(())
@@ -1187,10 +1217,7 @@ impl<'rules> ScaleGenerator<'rules> {
                 employer: employer.id.clone(),
                 region: self.config.region.clone(),
                 month: arrears,
-                persons: persons
-                    .iter()
-                    .map(|index| employer.persons[*index].id.clone())
-                    .collect(),
+                persons: employer.person_ids(persons),
                 booked_on: day_of(month, 14),
             }
             .into(),
@@ -1230,16 +1257,14 @@ impl<'rules> ScaleGenerator<'rules> {
             let id = person.id.as_str().to_owned();
             let claim = |what: &str, kind: ClaimKind, on: Date, actual: Yuan| Step {
                 command_id: format!("{id}-{what}"),
-                command: SettleMedicalClaim {
-                    claim: ClaimId::new(format!("{id}-{what}")),
-                    person: PersonId::new(id.as_str()),
-                    region: self.config.region.clone(),
-                    institution: "定点医疗机构".to_owned(),
+                command: medical_claim(
+                    ClaimId::new(format!("{id}-{what}")),
+                    PersonId::new(id.as_str()),
+                    &self.config.region,
                     kind,
-                    service_date: on,
-                    settled_on: on,
+                    on,
                     actual,
-                }
+                )
                 .into(),
             };
             steps.push(claim(
@@ -1256,13 +1281,13 @@ impl<'rules> ScaleGenerator<'rules> {
             ));
             steps.push(Step {
                 command_id: format!("{id}-allowance"),
-                command: PayAllowance {
-                    person: PersonId::new(id.as_str()),
-                    employer: employer.id.clone(),
-                    region: self.config.region.clone(),
-                    birth: birth(&id, day_of(month, 20), kind, difficult, babies),
-                    granted_on: day_of(month, 28),
-                }
+                command: allowance(
+                    PersonId::new(id.as_str()),
+                    employer.id.clone(),
+                    &self.config.region,
+                    birth(&id, day_of(month, 20), kind, difficult, babies),
+                    day_of(month, 28),
+                )
                 .into(),
             });
         }

@@ -8,13 +8,15 @@
 use jiff::civil::Date;
 
 use super::{require_employer_in, roster_lines};
-use crate::domain::contribution::{ContributionRules, chunk_lines, maternity_destination};
+use crate::domain::contribution::{
+    ContributionRules, LineChunk, chunk_lines, maternity_destination,
+};
 use crate::domain::event::{Event, employer_stream, fund_stream, person_stream};
 use crate::domain::ids::{EmployerId, Month, PersonId, RegionId};
 use crate::domain::posting::Account;
 use crate::domain::rejection::Rejection;
 use crate::domain::rulebook::Rulebook;
-use crate::domain::state::{State, Status};
+use crate::domain::state::{EmployerState, State, Status};
 
 /// Assess an employer-month for a roster of persons.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,48 +34,115 @@ pub struct AssessContributions {
 }
 
 impl AssessContributions {
+    fn roster(&self) -> Roster<'_> {
+        Roster::new(
+            &self.employer,
+            &self.region,
+            self.month,
+            &self.persons,
+            self.booked_on,
+        )
+    }
+
     /// Streams read.
     pub fn reads(&self) -> Vec<String> {
-        let mut streams = vec![employer_stream(&self.employer), fund_stream(&self.region)];
-        streams.extend(self.persons.iter().map(person_stream));
-        streams
+        self.roster().reads()
     }
 
     /// Decision.
     pub fn decide(&self, state: &State, rules: &Rulebook) -> Result<Vec<Event>, Rejection> {
         let employer = require_employer_in(state, &self.employer, &self.region)?;
-        let contribution =
-            ContributionRules::in_force(rules, &self.region, employer.category, self.month)?;
-        let lines = roster_lines(
+        let chunks = self.roster().chunks(
             state,
-            &self.employer,
-            employer,
-            self.month,
-            &self.persons,
-            &[Status::Active],
-            &contribution,
-        )?;
-        let destination = maternity_destination(
             rules,
-            &self.region,
-            self.month,
-            state.funds.get(&self.region),
-            self.booked_on,
+            employer,
+            &[Status::Active],
             true,
-        )?;
-        let chunks = chunk_lines(
-            &self.employer,
-            &self.region,
-            self.month,
-            lines,
-            &contribution.applied,
-            destination,
             Account::ContributionReceivable,
         )?;
         Ok(chunks
             .into_iter()
             .map(Event::ContributionAssessed)
             .collect())
+    }
+}
+
+/// What an assessment and a back-payment share: an employer's roster for a month, booked
+/// on a date. Both read the same streams and price the roster the same way, under the
+/// rules in force in the month (not on the booking date).
+pub(super) struct Roster<'a> {
+    employer: &'a EmployerId,
+    region: &'a RegionId,
+    month: Month,
+    persons: &'a [PersonId],
+    booked_on: Date,
+}
+
+impl<'a> Roster<'a> {
+    /// The roster of `persons` at `employer` for `month`.
+    pub(super) fn new(
+        employer: &'a EmployerId,
+        region: &'a RegionId,
+        month: Month,
+        persons: &'a [PersonId],
+        booked_on: Date,
+    ) -> Self {
+        Roster {
+            employer,
+            region,
+            month,
+            persons,
+            booked_on,
+        }
+    }
+
+    /// The employer's stream, the region's fund and each person's stream.
+    pub(super) fn reads(&self) -> Vec<String> {
+        let mut streams = vec![employer_stream(self.employer), fund_stream(self.region)];
+        streams.extend(self.persons.iter().map(person_stream));
+        streams
+    }
+
+    /// The roster's lines under the month's rules, for persons in one of the `accepted`
+    /// statuses, in chunks posted against `counter`. `strict` refuses a pre-merger month
+    /// once the maternity fund is closed (see [`maternity_destination`]).
+    pub(super) fn chunks(
+        &self,
+        state: &State,
+        rules: &Rulebook,
+        employer: &EmployerState,
+        accepted: &[Status],
+        strict: bool,
+        counter: Account,
+    ) -> Result<Vec<LineChunk>, Rejection> {
+        let contribution =
+            ContributionRules::in_force(rules, self.region, employer.category, self.month)?;
+        let lines = roster_lines(
+            state,
+            self.employer,
+            employer,
+            self.month,
+            self.persons,
+            accepted,
+            &contribution,
+        )?;
+        let destination = maternity_destination(
+            rules,
+            self.region,
+            self.month,
+            state.funds.get(self.region),
+            self.booked_on,
+            strict,
+        )?;
+        chunk_lines(
+            self.employer,
+            self.region,
+            self.month,
+            lines,
+            &contribution.applied,
+            destination,
+            counter,
+        )
     }
 }
 
@@ -85,47 +154,88 @@ mod tests {
     use crate::domain::posting::Account;
     use crate::domain::rejection::Rejection;
     use crate::domain::testing::*;
+    use crate::domain::{Command, Month};
+    use jiff::civil::Date;
 
-    fn kizilsu_agency() -> crate::domain::testing::Scenario {
-        given([
-            register(
-                "kz-agency",
-                "kizilsu",
+    /// An employer and its region: most tests here register one, enroll its staff on the
+    /// same day, declare their wages and assess a month.
+    struct Firm {
+        employer: &'static str,
+        region: &'static str,
+    }
+
+    const KIZILSU: Firm = Firm {
+        employer: "kz-agency",
+        region: "kizilsu",
+    };
+    const BEIJING: Firm = Firm {
+        employer: "bj-firm",
+        region: "beijing",
+    };
+    const TIANJIN: Firm = Firm {
+        employer: "tj-firm",
+        region: "tianjin",
+    };
+    const CHONGQING: Firm = Firm {
+        employer: "cq-firm",
+        region: "chongqing",
+    };
+    const TIANSHUI: Firm = Firm {
+        employer: "ts-school",
+        region: "gansu-tianshui",
+    };
+
+    impl Firm {
+        /// The employer registered on `on`, with `staff` enrolled the same day.
+        fn staffed(
+            &self,
+            category: EmployerCategory,
+            wage: &str,
+            on: Date,
+            staff: &[(&str, PersonKind)],
+        ) -> Scenario {
+            let registration = register(self.employer, self.region, category, wage, on);
+            let enrollments = staff
+                .iter()
+                .map(|(person, kind)| enroll(person, self.employer, self.region, *kind, on));
+            given(std::iter::once(registration).chain(enrollments))
+        }
+
+        /// A year's declared wages, with no employer average.
+        fn declare(&self, year: i16, wages: &[(&str, Option<&str>)], on: Date) -> Command {
+            declare(self.employer, self.region, year, wages, None, on)
+        }
+
+        /// The assessment of `persons` for `at`, booked on `on`.
+        fn assess(&self, at: Month, persons: &[&str], on: Date) -> Command {
+            assess(self.employer, self.region, at, persons, on)
+        }
+    }
+
+    /// A Beijing enterprise (average wage 12000) with `staff` from 2020-01-02.
+    fn beijing_firm(staff: &[(&str, PersonKind)]) -> Scenario {
+        BEIJING.staffed(
+            EmployerCategory::Enterprise,
+            "12000",
+            day(2020, 1, 2),
+            staff,
+        )
+    }
+
+    fn kizilsu_agency() -> Scenario {
+        let wages = [("ayi", Some("6000")), ("tursun", Some("5000"))];
+        KIZILSU
+            .staffed(
                 EmployerCategory::Agency,
                 "6000",
                 day(2019, 1, 2),
-            ),
-            enroll(
-                "ayi",
-                "kz-agency",
-                "kizilsu",
-                PersonKind::Employee,
-                day(2019, 1, 2),
-            ),
-            enroll(
-                "tursun",
-                "kz-agency",
-                "kizilsu",
-                PersonKind::EarlyRetiree,
-                day(2019, 1, 2),
-            ),
-            declare(
-                "kz-agency",
-                "kizilsu",
-                2019,
-                &[("ayi", Some("6000")), ("tursun", Some("5000"))],
-                None,
-                day(2019, 1, 5),
-            ),
-            declare(
-                "kz-agency",
-                "kizilsu",
-                2020,
-                &[("ayi", Some("6000")), ("tursun", Some("5000"))],
-                None,
-                day(2020, 1, 5),
-            ),
-        ])
+                &[
+                    ("ayi", PersonKind::Employee),
+                    ("tursun", PersonKind::EarlyRetiree),
+                ],
+            )
+            .and(KIZILSU.declare(2019, &wages, day(2019, 1, 5)))
+            .and(KIZILSU.declare(2020, &wages, day(2020, 1, 5)))
     }
 
     /// Kizilsu, one employee, 2019-12 (before the merger) against 2020-01 (merged): the
@@ -135,22 +245,10 @@ mod tests {
     fn kizilsu_one_employee_before_and_after_the_merger() {
         let scenario = kizilsu_agency();
         let december = scenario
-            .when(assess(
-                "kz-agency",
-                "kizilsu",
-                month(2019, 12),
-                &["ayi"],
-                day(2019, 12, 10),
-            ))
+            .when(KIZILSU.assess(month(2019, 12), &["ayi"], day(2019, 12, 10)))
             .then_events();
         let january = scenario
-            .when(assess(
-                "kz-agency",
-                "kizilsu",
-                month(2020, 1),
-                &["ayi"],
-                day(2020, 1, 10),
-            ))
+            .when(KIZILSU.assess(month(2020, 1), &["ayi"], day(2020, 1, 10)))
             .then_events();
         for events in [&december, &january] {
             let line = &chunks(events)[0].lines[0];
@@ -195,13 +293,7 @@ mod tests {
     #[test]
     fn kizilsu_early_retiree_pays_no_individual_part() {
         let events = kizilsu_agency()
-            .when(assess(
-                "kz-agency",
-                "kizilsu",
-                month(2020, 1),
-                &["tursun"],
-                day(2020, 1, 10),
-            ))
+            .when(KIZILSU.assess(month(2020, 1), &["tursun"], day(2020, 1, 10)))
             .then_events();
         let line = &chunks(&events)[0].lines[0];
         assert_eq!(line.kind, PersonKind::EarlyRetiree);
@@ -216,45 +308,17 @@ mod tests {
     /// employer 9.8% (9% + 0.8%), mutual-aid 1% + 3 yuan, individual 2%.
     #[test]
     fn beijing_base_clamped_at_floor_and_cap_with_mutual_aid() {
-        let events = given([
-            register(
-                "bj-firm",
-                "beijing",
-                EmployerCategory::Enterprise,
-                "12000",
-                day(2020, 1, 2),
-            ),
-            enroll(
-                "wang",
-                "bj-firm",
-                "beijing",
-                PersonKind::Employee,
-                day(2020, 1, 2),
-            ),
-            enroll(
-                "zhao",
-                "bj-firm",
-                "beijing",
-                PersonKind::Employee,
-                day(2020, 1, 2),
-            ),
-            // Beijing's contribution year starts in July: 2021-03 uses the 2020 declaration.
-            declare(
-                "bj-firm",
-                "beijing",
-                2020,
-                &[("wang", Some("4000")), ("zhao", Some("30000"))],
-                None,
-                day(2020, 7, 5),
-            ),
+        let events = beijing_firm(&[
+            ("wang", PersonKind::Employee),
+            ("zhao", PersonKind::Employee),
         ])
-        .when(assess(
-            "bj-firm",
-            "beijing",
-            month(2021, 3),
-            &["wang", "zhao"],
-            day(2021, 3, 10),
+        // Beijing's contribution year starts in July: 2021-03 uses the 2020 declaration.
+        .and(BEIJING.declare(
+            2020,
+            &[("wang", Some("4000")), ("zhao", Some("30000"))],
+            day(2020, 7, 5),
         ))
+        .when(BEIJING.assess(month(2021, 3), &["wang", "zhao"], day(2021, 3, 10)))
         .then_events();
         let chunk = chunks(&events)[0];
         let wang = &chunk.lines[0];
@@ -292,38 +356,10 @@ mod tests {
     /// Beijing's cap switches in July 2021 (25401 → 28221): the month's rule is used.
     #[test]
     fn beijing_cap_in_force_in_the_month() {
-        let events = given([
-            register(
-                "bj-firm",
-                "beijing",
-                EmployerCategory::Enterprise,
-                "12000",
-                day(2020, 1, 2),
-            ),
-            enroll(
-                "zhao",
-                "bj-firm",
-                "beijing",
-                PersonKind::Employee,
-                day(2020, 1, 2),
-            ),
-            declare(
-                "bj-firm",
-                "beijing",
-                2021,
-                &[("zhao", Some("30000"))],
-                None,
-                day(2021, 1, 5),
-            ),
-        ])
-        .when(assess(
-            "bj-firm",
-            "beijing",
-            month(2021, 7),
-            &["zhao"],
-            day(2021, 7, 10),
-        ))
-        .then_events();
+        let events = beijing_firm(&[("zhao", PersonKind::Employee)])
+            .and(BEIJING.declare(2021, &[("zhao", Some("30000"))], day(2021, 1, 5)))
+            .when(BEIJING.assess(month(2021, 7), &["zhao"], day(2021, 7, 10)))
+            .then_events();
         let zhao = &chunks(&events)[0].lines[0];
         assert_eq!(zhao.base, yuan("28221")); // cap from 2021-07-01
         assert_eq!(zhao.amounts.employer_total, yuan("2765.66")); // 28221 × 9.8% = 2765.658 → 2765.66
@@ -332,30 +368,9 @@ mod tests {
     /// A wage not declared takes the rule's default base (Beijing: the city average).
     #[test]
     fn unknown_wage_takes_the_default_base() {
-        let events = given([
-            register(
-                "bj-firm",
-                "beijing",
-                EmployerCategory::Enterprise,
-                "12000",
-                day(2020, 1, 2),
-            ),
-            enroll(
-                "li",
-                "bj-firm",
-                "beijing",
-                PersonKind::Employee,
-                day(2020, 1, 2),
-            ),
-        ])
-        .when(assess(
-            "bj-firm",
-            "beijing",
-            month(2020, 3),
-            &["li"],
-            day(2020, 3, 10),
-        ))
-        .then_events();
+        let events = beijing_firm(&[("li", PersonKind::Employee)])
+            .when(BEIJING.assess(month(2020, 3), &["li"], day(2020, 3, 10)))
+            .then_events();
         let li = &chunks(&events)[0].lines[0];
         assert_eq!(
             (li.base, li.base_source),
@@ -366,21 +381,10 @@ mod tests {
     /// The same person cannot be assessed twice for one month.
     #[test]
     fn second_assessment_of_a_month_is_refused() {
-        let scenario = kizilsu_agency().and(assess(
-            "kz-agency",
-            "kizilsu",
-            month(2020, 1),
-            &["ayi"],
-            day(2020, 1, 10),
-        ));
+        let scenario =
+            kizilsu_agency().and(KIZILSU.assess(month(2020, 1), &["ayi"], day(2020, 1, 10)));
         let rejection = scenario
-            .when(assess(
-                "kz-agency",
-                "kizilsu",
-                month(2020, 1),
-                &["ayi"],
-                day(2020, 1, 11),
-            ))
+            .when(KIZILSU.assess(month(2020, 1), &["ayi"], day(2020, 1, 11)))
             .then_rejected();
         assert!(matches!(rejection, Rejection::AlreadyAssessed { .. }));
     }
@@ -389,76 +393,32 @@ mod tests {
     /// halved from 2020-02 to 2020-06; the maternity part is not.
     #[test]
     fn covid_relief_halves_the_employer_bmi_part_only() {
-        let scenario = given([
-            register(
-                "bj-firm",
+        let wages = [("li", Some("10000"))];
+        let relief = |factor, from| {
+            amend(
                 "beijing",
-                EmployerCategory::Enterprise,
-                "12000",
-                day(2020, 1, 2),
-            ),
-            enroll(
-                "li",
-                "bj-firm",
-                "beijing",
-                PersonKind::Employee,
-                day(2020, 1, 2),
-            ),
+                "employer_bmi_relief_factor",
+                factor,
+                from,
+                day(2020, 1, 20),
+                &[],
+            )
+        };
+        let scenario = beijing_firm(&[("li", PersonKind::Employee)])
             // 2020-03 draws on the 2019 declaration (year from July), 2020-07 on 2020's.
-            declare(
-                "bj-firm",
-                "beijing",
-                2019,
-                &[("li", Some("10000"))],
-                None,
-                day(2019, 7, 5),
-            ),
-            declare(
-                "bj-firm",
-                "beijing",
-                2020,
-                &[("li", Some("10000"))],
-                None,
-                day(2020, 7, 5),
-            ),
-            amend(
-                "beijing",
-                "employer_bmi_relief_factor",
-                "0.5",
-                day(2020, 2, 1),
-                day(2020, 1, 20),
-                &[],
-            ),
-            amend(
-                "beijing",
-                "employer_bmi_relief_factor",
-                "1",
-                day(2020, 7, 1),
-                day(2020, 1, 20),
-                &[],
-            ),
-        ]);
+            .and(BEIJING.declare(2019, &wages, day(2019, 7, 5)))
+            .and(BEIJING.declare(2020, &wages, day(2020, 7, 5)))
+            .and(relief("0.5", day(2020, 2, 1)))
+            .and(relief("1", day(2020, 7, 1)));
         let march = scenario
-            .when(assess(
-                "bj-firm",
-                "beijing",
-                month(2020, 3),
-                &["li"],
-                day(2020, 3, 10),
-            ))
+            .when(BEIJING.assess(month(2020, 3), &["li"], day(2020, 3, 10)))
             .then_events();
         let line = &chunks(&march)[0].lines[0];
         assert_eq!(line.amounts.employer_total, yuan("530.00")); // 10000 × (9% × 0.5 + 0.8%) = 530.00
         assert_eq!(line.amounts.maternity, yuan("80.00")); // 10000 × 0.8% = 80.00
         assert_eq!(line.amounts.employer_bmi, yuan("450.00")); // 530.00 − 80.00
         let july = scenario
-            .when(assess(
-                "bj-firm",
-                "beijing",
-                month(2020, 7),
-                &["li"],
-                day(2020, 7, 10),
-            ))
+            .when(BEIJING.assess(month(2020, 7), &["li"], day(2020, 7, 10)))
             .then_events();
         assert_eq!(
             chunks(&july)[0].lines[0].amounts.employer_total,
@@ -469,30 +429,9 @@ mod tests {
     /// Beijing retirees on a roster pay the 3 yuan mutual-aid amount and nothing else.
     #[test]
     fn beijing_retiree_pays_only_the_mutual_aid_amount() {
-        let events = given([
-            register(
-                "bj-firm",
-                "beijing",
-                EmployerCategory::Enterprise,
-                "12000",
-                day(2020, 1, 2),
-            ),
-            enroll(
-                "lao",
-                "bj-firm",
-                "beijing",
-                PersonKind::Retiree,
-                day(2020, 1, 2),
-            ),
-        ])
-        .when(assess(
-            "bj-firm",
-            "beijing",
-            month(2020, 3),
-            &["lao"],
-            day(2020, 3, 10),
-        ))
-        .then_events();
+        let events = beijing_firm(&[("lao", PersonKind::Retiree)])
+            .when(BEIJING.assess(month(2020, 3), &["lao"], day(2020, 3, 10)))
+            .then_events();
         let line = &chunks(&events)[0].lines[0];
         assert_eq!(line.amounts.employer_total, yuan("0"));
         assert_eq!(line.amounts.individual, yuan("0"));
@@ -504,47 +443,19 @@ mod tests {
     /// pooled fund's maternity line; rates 10% + 0.5% are tagged [A].
     #[test]
     fn tianjin_merge_on_2019_06_01() {
-        let scenario = given([
-            register(
-                "tj-firm",
-                "tianjin",
+        let scenario = TIANJIN
+            .staffed(
                 EmployerCategory::Enterprise,
                 "7000",
                 day(2019, 1, 2),
-            ),
-            enroll(
-                "hu",
-                "tj-firm",
-                "tianjin",
-                PersonKind::Employee,
-                day(2019, 1, 2),
-            ),
-            declare(
-                "tj-firm",
-                "tianjin",
-                2019,
-                &[("hu", Some("7000"))],
-                None,
-                day(2019, 1, 5),
-            ),
-        ]);
+                &[("hu", PersonKind::Employee)],
+            )
+            .and(TIANJIN.declare(2019, &[("hu", Some("7000"))], day(2019, 1, 5)));
         let may = scenario
-            .when(assess(
-                "tj-firm",
-                "tianjin",
-                month(2019, 5),
-                &["hu"],
-                day(2019, 5, 10),
-            ))
+            .when(TIANJIN.assess(month(2019, 5), &["hu"], day(2019, 5, 10)))
             .then_events();
         let june = scenario
-            .when(assess(
-                "tj-firm",
-                "tianjin",
-                month(2019, 6),
-                &["hu"],
-                day(2019, 6, 10),
-            ))
+            .when(TIANJIN.assess(month(2019, 6), &["hu"], day(2019, 6, 10)))
             .then_events();
         let line = &chunks(&june)[0].lines[0];
         assert_eq!(line.amounts.employer_total, yuan("735.00")); // 7000 × (10% + 0.5%) = 735.00
@@ -561,75 +472,31 @@ mod tests {
     /// [A] rates 6.5% + 0.6%, Gansu's merge date 2019-12-01 inherited).
     #[test]
     fn chongqing_and_tianshui_use_their_own_rates() {
-        let events = given([
-            register(
-                "cq-firm",
-                "chongqing",
+        let events = CHONGQING
+            .staffed(
                 EmployerCategory::Enterprise,
                 "8000",
                 day(2019, 1, 2),
-            ),
-            enroll(
-                "tang",
-                "cq-firm",
-                "chongqing",
-                PersonKind::Employee,
-                day(2019, 1, 2),
-            ),
-            declare(
-                "cq-firm",
-                "chongqing",
-                2019,
-                &[("tang", Some("8000"))],
-                None,
-                day(2019, 1, 5),
-            ),
-        ])
-        .when(assess(
-            "cq-firm",
-            "chongqing",
-            month(2019, 12),
-            &["tang"],
-            day(2019, 12, 10),
-        ))
-        .then_events();
+                &[("tang", PersonKind::Employee)],
+            )
+            .and(CHONGQING.declare(2019, &[("tang", Some("8000"))], day(2019, 1, 5)))
+            .when(CHONGQING.assess(month(2019, 12), &["tang"], day(2019, 12, 10)))
+            .then_events();
         let line = &chunks(&events)[0].lines[0];
         assert_eq!(line.amounts.employer_total, yuan("680.00")); // 8000 × 8.5% = 680.00
         assert_eq!(line.amounts.maternity, yuan("40.00")); // 8000 × 0.5% = 40.00
         assert_eq!(credited(&events[0], Account::MaternityFund), yuan("40.00")); // before 2020-01-01
 
-        let events = given([
-            register(
-                "ts-school",
-                "gansu-tianshui",
+        let events = TIANSHUI
+            .staffed(
                 EmployerCategory::Institution,
                 "4800",
                 day(2019, 1, 2),
-            ),
-            enroll(
-                "bai",
-                "ts-school",
-                "gansu-tianshui",
-                PersonKind::Employee,
-                day(2019, 1, 2),
-            ),
-            declare(
-                "ts-school",
-                "gansu-tianshui",
-                2019,
-                &[("bai", Some("4800"))],
-                None,
-                day(2019, 1, 5),
-            ),
-        ])
-        .when(assess(
-            "ts-school",
-            "gansu-tianshui",
-            month(2019, 12),
-            &["bai"],
-            day(2019, 12, 10),
-        ))
-        .then_events();
+                &[("bai", PersonKind::Employee)],
+            )
+            .and(TIANSHUI.declare(2019, &[("bai", Some("4800"))], day(2019, 1, 5)))
+            .when(TIANSHUI.assess(month(2019, 12), &["bai"], day(2019, 12, 10)))
+            .then_events();
         let line = &chunks(&events)[0].lines[0];
         assert_eq!(line.amounts.employer_total, yuan("340.80")); // 4800 × (6.5% + 0.6%) = 340.80
         assert_eq!(line.amounts.maternity, yuan("28.80")); // 4800 × 0.6% = 28.80
@@ -643,46 +510,24 @@ mod tests {
     /// it is carved out of the employer BMI part; the pooled fund gets the rest.
     #[test]
     fn personal_account_share_is_carved_from_the_employer_bmi_part() {
-        let events = given([
-            register(
-                "cq-firm",
-                "chongqing",
+        let events = CHONGQING
+            .staffed(
                 EmployerCategory::Enterprise,
                 "8000",
                 day(2020, 1, 2),
-            ),
-            enroll(
-                "tang",
-                "cq-firm",
-                "chongqing",
-                PersonKind::Employee,
-                day(2020, 1, 2),
-            ),
-            declare(
-                "cq-firm",
-                "chongqing",
-                2020,
-                &[("tang", Some("8000"))],
-                None,
-                day(2020, 1, 5),
-            ),
-            amend(
+                &[("tang", PersonKind::Employee)],
+            )
+            .and(CHONGQING.declare(2020, &[("tang", Some("8000"))], day(2020, 1, 5)))
+            .and(amend(
                 "chongqing",
                 "employer_personal_account_rate",
                 "0.015",
                 day(2020, 1, 1),
                 day(2019, 12, 1),
                 &[],
-            ),
-        ])
-        .when(assess(
-            "cq-firm",
-            "chongqing",
-            month(2020, 3),
-            &["tang"],
-            day(2020, 3, 10),
-        ))
-        .then_events();
+            ))
+            .when(CHONGQING.assess(month(2020, 3), &["tang"], day(2020, 3, 10)))
+            .then_events();
         let amounts = &chunks(&events)[0].lines[0].amounts;
         assert_eq!(amounts.employer_bmi, yuan("640.00")); // 8000 × 8.5% − 8000 × 0.5% = 680 − 40
         assert_eq!(amounts.employer_personal_account, yuan("120.00")); // 8000 × 1.5% = 120.00
@@ -699,56 +544,15 @@ mod tests {
     /// 2021-07 the 2021 one.
     #[test]
     fn beijing_declaration_year_starts_in_july() {
-        let scenario = given([
-            register(
-                "bj-firm",
-                "beijing",
-                EmployerCategory::Enterprise,
-                "12000",
-                day(2020, 1, 2),
-            ),
-            enroll(
-                "wang",
-                "bj-firm",
-                "beijing",
-                PersonKind::Employee,
-                day(2020, 1, 2),
-            ),
-            declare(
-                "bj-firm",
-                "beijing",
-                2020,
-                &[("wang", Some("8000"))],
-                None,
-                day(2020, 7, 5),
-            ),
-            declare(
-                "bj-firm",
-                "beijing",
-                2021,
-                &[("wang", Some("9000"))],
-                None,
-                day(2021, 7, 5),
-            ),
-        ]);
+        let scenario = beijing_firm(&[("wang", PersonKind::Employee)])
+            .and(BEIJING.declare(2020, &[("wang", Some("8000"))], day(2020, 7, 5)))
+            .and(BEIJING.declare(2021, &[("wang", Some("9000"))], day(2021, 7, 5)));
         let june = scenario
-            .when(assess(
-                "bj-firm",
-                "beijing",
-                month(2021, 6),
-                &["wang"],
-                day(2021, 6, 10),
-            ))
+            .when(BEIJING.assess(month(2021, 6), &["wang"], day(2021, 6, 10)))
             .then_events();
         assert_eq!(chunks(&june)[0].lines[0].base, yuan("8000"));
         let july = scenario
-            .when(assess(
-                "bj-firm",
-                "beijing",
-                month(2021, 7),
-                &["wang"],
-                day(2021, 7, 10),
-            ))
+            .when(BEIJING.assess(month(2021, 7), &["wang"], day(2021, 7, 10)))
             .then_events();
         assert_eq!(chunks(&july)[0].lines[0].base, yuan("9000"));
     }

@@ -5,11 +5,9 @@
 
 use jiff::civil::Date;
 
-use super::{require_employer_in, roster_lines};
-use crate::domain::contribution::{ContributionRules, chunk_lines, maternity_destination};
-use crate::domain::event::{
-    ContributionBackPaid, Event, employer_stream, fund_stream, person_stream,
-};
+use super::assess::Roster;
+use super::require_employer_in;
+use crate::domain::event::{ContributionBackPaid, Event};
 use crate::domain::ids::{EmployerId, Month, PersonId, RegionId};
 use crate::domain::posting::Account;
 use crate::domain::rejection::Rejection;
@@ -32,11 +30,19 @@ pub struct BackPayContributions {
 }
 
 impl BackPayContributions {
+    fn roster(&self) -> Roster<'_> {
+        Roster::new(
+            &self.employer,
+            &self.region,
+            self.month,
+            &self.persons,
+            self.booked_on,
+        )
+    }
+
     /// Streams read.
     pub fn reads(&self) -> Vec<String> {
-        let mut streams = vec![employer_stream(&self.employer), fund_stream(&self.region)];
-        streams.extend(self.persons.iter().map(person_stream));
-        streams
+        self.roster().reads()
     }
 
     /// Decision.
@@ -48,33 +54,13 @@ impl BackPayContributions {
                 booked_on: self.booked_on,
             });
         }
-        // Rules and base of the arrears month, not of the booking date.
-        let contribution =
-            ContributionRules::in_force(rules, &self.region, employer.category, self.month)?;
-        let lines = roster_lines(
+        // Rules and base of the arrears month, not of the booking date; paid at once.
+        let chunks = self.roster().chunks(
             state,
-            &self.employer,
-            employer,
-            self.month,
-            &self.persons,
-            &[Status::Active, Status::Suspended],
-            &contribution,
-        )?;
-        let destination = maternity_destination(
             rules,
-            &self.region,
-            self.month,
-            state.funds.get(&self.region),
-            self.booked_on,
+            employer,
+            &[Status::Active, Status::Suspended],
             false,
-        )?;
-        let chunks = chunk_lines(
-            &self.employer,
-            &self.region,
-            self.month,
-            lines,
-            &contribution.applied,
-            destination,
             Account::FundBank,
         )?;
         Ok(chunks

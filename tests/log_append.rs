@@ -538,3 +538,69 @@ fn an_empty_command_is_refused() {
     );
     assert_eq!(log.head().position, 0);
 }
+
+/// While appends stream in, the indexer defers to the writer, but not to the point of
+/// making a reader wait for the appends to stop: a stream read is served while another
+/// thread keeps appending (it stops appending only once the read is back, or at a cap far
+/// below the lag at which the indexer would go on by itself).
+#[test]
+fn a_stream_read_is_served_while_appends_stream_in() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    const BATCHES_MAX: u64 = 2000;
+    const { assert!(BATCHES_MAX * 100 < fundledger::log::INDEX_DEFER_EVENTS_MAX) };
+    let (_dir, log) = temp_log();
+    let log = Arc::new(log);
+    // Larger than a commit that indexes itself: only the indexer indexes these.
+    let first: Vec<_> = (0..100)
+        .map(|index| event(&format!("person/{}", index % 7), "x"))
+        .collect();
+    log.append_blocking(command("first", first)).unwrap();
+    let read_done = Arc::new(AtomicBool::new(false));
+    let appender = {
+        let log = Arc::clone(&log);
+        let read_done = Arc::clone(&read_done);
+        std::thread::spawn(move || {
+            let mut batches = 0;
+            while !read_done.load(Ordering::Acquire) && batches < BATCHES_MAX {
+                let events = (0..100)
+                    .map(|index| event(&format!("employer/{}", index % 11), "y"))
+                    .collect();
+                log.append_blocking(command(&format!("more-{batches}"), events))
+                    .unwrap();
+                batches += 1;
+            }
+            batches
+        })
+    };
+    let versions: Vec<u64> = log
+        .read_stream("person/0", 1, u64::MAX)
+        .unwrap()
+        .map(|envelope| envelope.unwrap().stream_version)
+        .collect();
+    read_done.store(true, Ordering::Release);
+    let batches = appender.join().unwrap();
+    assert_eq!(versions, (1..=15).collect::<Vec<_>>());
+    assert!(
+        batches < BATCHES_MAX,
+        "the read was served only after the appender stopped at its cap"
+    );
+}
+
+/// With nobody reading, the index still catches up once the head stands still.
+#[test]
+fn the_index_catches_up_by_itself_once_appends_stop() {
+    let (_dir, log) = temp_log();
+    let events: Vec<_> = (0..500)
+        .map(|index| event(&format!("person/{}", index % 13), "x"))
+        .collect();
+    log.append_blocking(command("large", events)).unwrap();
+    let head = log.head().position;
+    // Polled, not waited for as a reader would: a reader would make the indexer go on.
+    let mut polls = 0;
+    while log.indexed_position() < head && polls < 3000 {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+        polls += 1;
+    }
+    assert_eq!(log.indexed_position(), head);
+}

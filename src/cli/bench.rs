@@ -143,15 +143,24 @@ pub(super) fn percentile(sorted: &[Duration], fraction: f64) -> f64 {
 }
 
 /// Waits until the stream index has caught up with the head, and says how long that took:
-/// appends are acknowledged before they are indexed, so this is the sustained figure.
-fn wait_for_index(log: &Log, phase: &str) -> anyhow::Result<()> {
+/// appends are acknowledged before they are indexed (the indexer defers to a burst), so the
+/// phase's `events` appended in `appended_in` and then indexed is the sustained figure.
+fn wait_for_index(
+    log: &Log,
+    phase: &str,
+    events: u64,
+    appended_in: Duration,
+) -> anyhow::Result<()> {
     let started = Instant::now();
     let head = log.head().position;
     let lag = head - log.indexed_position();
     log.stream_version("bench/index-probe")?;
+    let caught_up_in = started.elapsed();
     println!(
-        "  stream index: {lag} events behind after the {phase} phase, caught up in {:.2} s",
-        started.elapsed().as_secs_f64()
+        "  stream index: {lag} events behind after the {phase} phase, caught up in {:.2} s; \
+         appended and indexed: {:.0} events/s",
+        caught_up_in.as_secs_f64(),
+        rate(events, appended_in + caught_up_in)
     );
     Ok(())
 }
@@ -357,7 +366,7 @@ fn log_bench(options: &LogBench) -> anyhow::Result<()> {
         elapsed.as_secs_f64()
     );
 
-    wait_for_index(&log, "batched")?;
+    wait_for_index(&log, "batched", batches * options.batch, elapsed)?;
     print_thread_cpu(&cpu_before, batches * options.batch);
 
     let per_appender = options.single_events / options.appenders.max(1);
@@ -385,7 +394,7 @@ fn log_bench(options: &LogBench) -> anyhow::Result<()> {
         percentile(&latencies, 0.99)
     );
 
-    wait_for_index(&log, "concurrent")?;
+    wait_for_index(&log, "concurrent", singles, elapsed)?;
     print_thread_cpu(&cpu_before, singles);
 
     let head = log.head().position;

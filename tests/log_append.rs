@@ -604,3 +604,46 @@ fn the_index_catches_up_by_itself_once_appends_stop() {
     }
     assert_eq!(log.indexed_position(), head);
 }
+
+/// A steady trickle of appends never lets the head stand still, yet the index does not
+/// stay behind for long: the indexer defers at most `INDEX_DEFER_MAX`. Nobody reads
+/// streams here (a reader would make the indexer go on); the appender stops once the
+/// index has moved, or at a cap of several times that limit.
+#[test]
+fn a_trickle_of_appends_does_not_keep_the_index_behind() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    const COMMITS_MAX: u64 = 2000;
+    let (_dir, log) = temp_log();
+    let log = Arc::new(log);
+    let indexed_seen = Arc::new(AtomicBool::new(false));
+    let appender = {
+        let log = Arc::clone(&log);
+        let indexed_seen = Arc::clone(&indexed_seen);
+        std::thread::spawn(move || {
+            let mut commits = 0;
+            while !indexed_seen.load(Ordering::Acquire) && commits < COMMITS_MAX {
+                // Larger than a commit that indexes itself.
+                let events = (0..=fundledger::log::INLINE_INDEX_EVENTS_MAX)
+                    .map(|index| event(&format!("person/{index}"), "t"))
+                    .collect();
+                log.append_blocking(command(&format!("trickle-{commits}"), events))
+                    .unwrap();
+                std::thread::sleep(std::time::Duration::from_millis(2));
+                commits += 1;
+            }
+            commits
+        })
+    };
+    while !appender.is_finished() {
+        if log.indexed_position() > 0 {
+            indexed_seen.store(true, Ordering::Release);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let commits = appender.join().unwrap();
+    assert!(
+        commits < COMMITS_MAX,
+        "the index stayed behind for all {commits} commits of the trickle"
+    );
+}

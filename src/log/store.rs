@@ -88,6 +88,10 @@ pub const INDEX_DEFER_IDLE: Duration = Duration::from_millis(10);
 /// indexes even while appends stream in (and the writer waits at
 /// [`super::INDEX_LAG_EVENTS_MAX`]).
 pub const INDEX_DEFER_EVENTS_MAX: u64 = 1_000_000;
+/// How long the indexer defers at most once the index has fallen behind: a steady trickle
+/// of appends never lets the head stand still, and the index (and with it small commits
+/// indexing themselves) must not stay behind for long.
+pub const INDEX_DEFER_MAX: Duration = Duration::from_secs(1);
 
 const _: () = assert!(INDEX_DEFER_EVENTS_MAX <= super::INDEX_LAG_EVENTS_MAX / 2);
 
@@ -115,8 +119,21 @@ struct Progress {
     waiting_for_index: u32,
     /// When the durable head last moved (`None`: not since the log opened).
     durable_moved_at: Option<Instant>,
+    /// Since when the index has been behind the durable head (`None`: level).
+    behind_since: Option<Instant>,
     stopping: bool,
     index_error: Option<String>,
+}
+
+impl Progress {
+    /// Starts or ends the time the index has been behind the durable head.
+    fn note_level(&mut self) {
+        if self.indexed >= self.durable {
+            self.behind_since = None;
+        } else if self.behind_since.is_none() {
+            self.behind_since = Some(Instant::now());
+        }
+    }
 }
 
 impl Shared {
@@ -150,6 +167,7 @@ impl Shared {
         if indexed {
             progress.indexed = head.position;
         }
+        progress.note_level();
         drop(progress);
         self.progress_changed.notify_all();
     }
@@ -161,8 +179,9 @@ impl Shared {
     ///
     /// While appends stream in and nobody waits for the index, the indexer defers to the
     /// writer: it returns once the durable head has stood still for [`INDEX_DEFER_IDLE`],
-    /// once anyone waits for the index (a stream read, or the writer at its lag bound), or
-    /// once the index lags [`INDEX_DEFER_EVENTS_MAX`] events. On two cores an index entry
+    /// once anyone waits for the index (a stream read, or the writer at its lag bound),
+    /// once the index lags [`INDEX_DEFER_EVENTS_MAX`] events, or once it has been behind
+    /// for [`INDEX_DEFER_MAX`]. On two cores an index entry
     /// costs sled three to four times the writer's whole work per event, and both fight
     /// for sled's tree lock: indexing during a burst slowed acknowledged appends by a
     /// quarter and made the burst and its index take longer in all.
@@ -177,16 +196,21 @@ impl Shared {
                 let still_for = progress
                     .durable_moved_at
                     .map_or(INDEX_DEFER_IDLE, |moved_at| moved_at.elapsed());
+                let behind_for = progress
+                    .behind_since
+                    .map_or(INDEX_DEFER_MAX, |since| since.elapsed());
                 if progress.stopping
                     || progress.waiting_for_index > 0
                     || lag >= INDEX_DEFER_EVENTS_MAX
                     || still_for >= INDEX_DEFER_IDLE
+                    || behind_for >= INDEX_DEFER_MAX
                 {
                     return Some((progress.indexed, progress.durable));
                 }
+                let until_due = (INDEX_DEFER_IDLE - still_for).min(INDEX_DEFER_MAX - behind_for);
                 progress = self
                     .progress_changed
-                    .wait_timeout(progress, INDEX_DEFER_IDLE - still_for)
+                    .wait_timeout(progress, until_due)
                     .unwrap_or_else(std::sync::PoisonError::into_inner)
                     .0;
                 continue;
@@ -199,6 +223,7 @@ impl Shared {
     pub fn set_indexed(&self, indexed: u64) {
         let mut progress = self.progress();
         progress.indexed = progress.indexed.max(indexed);
+        progress.note_level();
         drop(progress);
         self.progress_changed.notify_all();
     }

@@ -6,10 +6,13 @@
 //! accepted ones into one sled batch and applies it. The syncer thread then calls sled's
 //! `flush()` and fsyncs sled's file itself (sled 0.34's flush uses `sync_file_range`,
 //! which is not power-loss durable), and only then makes the new head visible and
-//! acknowledges every waiter. The two overlap: while one flush and fsync wait for the
-//! disk, the writer applies the next group commit, and one flush and fsync cover every
-//! commit applied before they began. A storage failure poisons the log: nothing after it
-//! is acknowledged.
+//! acknowledges every waiter. The two overlap: while a flush waits for the disk the writer
+//! stages the next group commit (checks, encodes and hashes it), and while the fsync runs
+//! it applies it; one flush and fsync cover every commit applied before they began. (sled's
+//! flush holds its tree lock for reading while it waits, so the writer's `apply_batch`
+//! waits for it, and sled reads queue behind the waiting writer: during appends a read can
+//! wait up to one flush.) A storage failure poisons the log: nothing after it is
+//! acknowledged.
 //!
 //! A small group commit writes its own stream-index entries when the index is level with
 //! the head; otherwise the index is written behind the writer by the indexer thread
@@ -376,7 +379,7 @@ pub(crate) fn sync(shared: Arc<Shared>, file: File, receiver: std::sync::mpsc::R
 /// Writes sled's buffers to its file (`flush()`, which covers every write applied before
 /// the call) and then fsyncs the file: `flush()` alone only uses `sync_file_range`, which
 /// is not power-loss durable. Here, not on the writer, because `flush()` waits for the
-/// disk: the writer applies the next group commit meanwhile.
+/// disk: the writer stages the next group commit meanwhile.
 fn flush_and_sync(tree: &sled::Tree, file: &File) -> std::result::Result<(), String> {
     tree.flush().map_err(|error| error.to_string())?;
     file.sync_data().map_err(|error| error.to_string())

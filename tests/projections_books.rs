@@ -253,3 +253,94 @@ fn the_books_view_of_stored_events_folds_as_the_full_decode() {
     assert_eq!(viewed, full);
     assert_eq!(full.position(), head);
 }
+
+/// Every enrollment-kind event the books view steps over, resumed and terminated included
+/// (which the canonical scenarios do not hold), reads back with what the books read and
+/// nothing else: its variant, region, business date, kind and insurance types.
+#[test]
+fn the_books_view_reads_each_enrollment_kind_back() {
+    use fundledger::domain::event::{EnrollmentStatusChanged, PersonEnrolled, PersonMigrated};
+    use fundledger::domain::party::PersonKind;
+    use fundledger::domain::{EmployerId, Event, InsuranceType, PersonId, RegionId};
+    use fundledger::log::EventRef;
+    use fundledger::projections::stored;
+
+    let region = RegionId::new("beijing");
+    let person = PersonId::new("p-1");
+    let both = vec![InsuranceType::BasicMedical, InsuranceType::Maternity];
+    let changed = EnrollmentStatusChanged {
+        person: person.clone(),
+        region: region.clone(),
+        on: date(2021, 3, 1),
+        reason: "moved away".to_owned(),
+        insurance: both.clone(),
+    };
+    let blank_change = EnrollmentStatusChanged {
+        person: PersonId::new(""),
+        reason: String::new(),
+        ..changed.clone()
+    };
+    let enrolled = PersonEnrolled {
+        person: person.clone(),
+        region: region.clone(),
+        employer: Some(EmployerId::new("e-1")),
+        kind: PersonKind::FlexibleWorker,
+        enrolled_on: date(2020, 1, 6),
+        insurance: vec![InsuranceType::BasicMedical],
+    };
+    let migrated = PersonMigrated {
+        person,
+        region,
+        employer: EmployerId::new("e-1"),
+        held: vec![InsuranceType::BasicMedical],
+        added: vec![InsuranceType::Maternity],
+        added_by: "agency".to_owned(),
+        migrated_on: date(2019, 9, 1),
+        insured_since: date(2018, 1, 2),
+    };
+    let cases = [
+        (
+            Event::PersonEnrolled(enrolled.clone()),
+            Event::PersonEnrolled(PersonEnrolled {
+                person: PersonId::new(""),
+                employer: None,
+                ..enrolled
+            }),
+        ),
+        (
+            Event::PersonMigrated(migrated.clone()),
+            Event::PersonMigrated(PersonMigrated {
+                person: PersonId::new(""),
+                employer: EmployerId::new(""),
+                added_by: String::new(),
+                insured_since: migrated.migrated_on,
+                ..migrated
+            }),
+        ),
+        (
+            Event::EnrollmentSuspended(changed.clone()),
+            Event::EnrollmentSuspended(blank_change.clone()),
+        ),
+        (
+            Event::EnrollmentResumed(changed.clone()),
+            Event::EnrollmentResumed(blank_change.clone()),
+        ),
+        (
+            Event::EnrollmentTerminated(changed),
+            Event::EnrollmentTerminated(blank_change),
+        ),
+    ];
+    for (position, (event, expected)) in (1..).zip(cases) {
+        let stored_event = stored::to_new_event(&event).unwrap();
+        let view = stored::for_books(&EventRef {
+            position,
+            stream_id: &stored_event.stream_id,
+            event_type: &stored_event.event_type,
+            schema_version: stored_event.schema_version,
+            business_date: stored_event.business_date,
+            payload: &stored_event.payload,
+        })
+        .unwrap();
+        assert_eq!(view, expected, "{}", event.event_type());
+    }
+}

@@ -174,13 +174,19 @@ pub fn encode_body(body: &EventBodyRefV1<'_>) -> Result<Vec<u8>, CodecError> {
 pub fn decode_body(bytes: &[u8]) -> Result<EventBodyV1, CodecError> {
     let (body, read): (EventBodyV1, usize) = bincode::decode_from_slice(bytes, body_config())
         .map_err(|error| CodecError::Malformed(format!("event body: {error}")))?;
+    all_read(bytes, read)?;
+    Ok(body)
+}
+
+/// Refuses an event body of which only `read` bytes were decoded.
+fn all_read(bytes: &[u8], read: usize) -> Result<(), CodecError> {
     if read != bytes.len() {
         return Err(CodecError::Malformed(format!(
             "event body has {} trailing bytes",
             bytes.len() - read
         )));
     }
-    Ok(body)
+    Ok(())
 }
 
 /// Decodes an event body borrowing its text and payload from `bytes`, refusing trailing
@@ -189,12 +195,7 @@ pub fn decode_body_borrowed(bytes: &[u8]) -> Result<EventBodyRefV1<'_>, CodecErr
     let (body, read): (EventBodyRefV1<'_>, usize) =
         bincode::borrow_decode_from_slice(bytes, body_config())
             .map_err(|error| CodecError::Malformed(format!("event body: {error}")))?;
-    if read != bytes.len() {
-        return Err(CodecError::Malformed(format!(
-            "event body has {} trailing bytes",
-            bytes.len() - read
-        )));
-    }
+    all_read(bytes, read)?;
     Ok(body)
 }
 

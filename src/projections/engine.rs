@@ -10,7 +10,7 @@ use super::books::{BOOKS_VERSION, Books, BooksCheckpoint, FoldError};
 use super::stored::{self, DecodeError};
 use crate::domain::Event;
 use crate::domain::Rulebook;
-use crate::log::{self, Log, codec};
+use crate::log::{self, EventRef, Log, codec};
 
 /// A checkpoint is written every this many positions: an as-known query replays at most
 /// this many events less one after its checkpoint.
@@ -464,9 +464,7 @@ fn fold_to_pipelined(
         let mut folded = 0;
         for block in receiver {
             for stored_event in block?.events() {
-                let event = stored::for_books(&stored_event)?;
-                books.apply(stored_event.position, &event)?;
-                after(books)?;
+                fold_event(books, &stored_event, after)?;
                 folded += 1;
             }
         }
@@ -518,12 +516,21 @@ fn fold_to(
         return Ok(0);
     }
     let folded = log.scan_range(from, end - from + 1, &mut |stored_event| {
-        let event = stored::for_books(&stored_event)?;
-        books.apply(stored_event.position, &event)?;
-        after(books)
+        fold_event(books, &stored_event, after)
     })?;
     check_folded_to(books, end)?;
     Ok(folded)
+}
+
+/// Folds one stored event into `books` (as far as the books read it), then calls `after`.
+fn fold_event(
+    books: &mut Books,
+    stored_event: &EventRef<'_>,
+    after: &mut dyn FnMut(&Books) -> Result<(), ProjectionError>,
+) -> Result<(), ProjectionError> {
+    let event = stored::for_books(stored_event)?;
+    books.apply(stored_event.position, &event)?;
+    after(books)
 }
 
 /// Checks that a fold reached `end`: the log holds every position it acknowledged.

@@ -5,6 +5,7 @@
 mod support;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use fundledger::log::{Error, ExpectedVersion, Log, LogConfig, OpenCheck};
 use support::{command, event, expecting, open, temp_log};
@@ -545,8 +546,6 @@ fn an_empty_command_is_refused() {
 /// below the lag at which the indexer would go on by itself).
 #[test]
 fn a_stream_read_is_served_while_appends_stream_in() {
-    use std::sync::atomic::{AtomicBool, Ordering};
-
     const BATCHES_MAX: u64 = 2000;
     const { assert!(BATCHES_MAX * 100 < fundledger::log::INDEX_DEFER_EVENTS_MAX) };
     let (_dir, log) = temp_log();
@@ -557,22 +556,12 @@ fn a_stream_read_is_served_while_appends_stream_in() {
         .collect();
     log.append_blocking(command("first", first)).unwrap();
     let read_done = Arc::new(AtomicBool::new(false));
-    let appender = {
-        let log = Arc::clone(&log);
-        let read_done = Arc::clone(&read_done);
-        std::thread::spawn(move || {
-            let mut batches = 0;
-            while !read_done.load(Ordering::Acquire) && batches < BATCHES_MAX {
-                let events = (0..100)
-                    .map(|index| event(&format!("employer/{}", index % 11), "y"))
-                    .collect();
-                log.append_blocking(command(&format!("more-{batches}"), events))
-                    .unwrap();
-                batches += 1;
-            }
-            batches
-        })
-    };
+    let appender = append_until(&log, &read_done, BATCHES_MAX, |batch| {
+        let events = (0..100)
+            .map(|index| event(&format!("employer/{}", index % 11), "y"))
+            .collect();
+        command(&format!("more-{batch}"), events)
+    });
     let versions: Vec<u64> = log
         .read_stream("person/0", 1, u64::MAX)
         .unwrap()
@@ -611,30 +600,18 @@ fn the_index_catches_up_by_itself_once_appends_stop() {
 /// index has moved, or at a cap of several times that limit.
 #[test]
 fn a_trickle_of_appends_does_not_keep_the_index_behind() {
-    use std::sync::atomic::{AtomicBool, Ordering};
-
     const COMMITS_MAX: u64 = 2000;
     let (_dir, log) = temp_log();
     let log = Arc::new(log);
     let indexed_seen = Arc::new(AtomicBool::new(false));
-    let appender = {
-        let log = Arc::clone(&log);
-        let indexed_seen = Arc::clone(&indexed_seen);
-        std::thread::spawn(move || {
-            let mut commits = 0;
-            while !indexed_seen.load(Ordering::Acquire) && commits < COMMITS_MAX {
-                // Larger than a commit that indexes itself.
-                let events = (0..=fundledger::log::INLINE_INDEX_EVENTS_MAX)
-                    .map(|index| event(&format!("person/{index}"), "t"))
-                    .collect();
-                log.append_blocking(command(&format!("trickle-{commits}"), events))
-                    .unwrap();
-                std::thread::sleep(std::time::Duration::from_millis(2));
-                commits += 1;
-            }
-            commits
-        })
-    };
+    let appender = append_until(&log, &indexed_seen, COMMITS_MAX, |commit| {
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        // Larger than a commit that indexes itself.
+        let events = (0..=fundledger::log::INLINE_INDEX_EVENTS_MAX)
+            .map(|index| event(&format!("person/{index}"), "t"))
+            .collect();
+        command(&format!("trickle-{commit}"), events)
+    });
     while !appender.is_finished() {
         if log.indexed_position() > 0 {
             indexed_seen.store(true, Ordering::Release);
@@ -646,4 +623,24 @@ fn a_trickle_of_appends_does_not_keep_the_index_behind() {
         commits < COMMITS_MAX,
         "the index stayed behind for all {commits} commits of the trickle"
     );
+}
+
+/// A thread appending the commands `next(0)`, `next(1)`, … until `stop` is set or `max`
+/// were appended; it returns how many it appended.
+fn append_until(
+    log: &Arc<Log>,
+    stop: &Arc<AtomicBool>,
+    max: u64,
+    next: impl Fn(u64) -> fundledger::log::AppendRequest + Send + 'static,
+) -> std::thread::JoinHandle<u64> {
+    let log = Arc::clone(log);
+    let stop = Arc::clone(stop);
+    std::thread::spawn(move || {
+        let mut appended = 0;
+        while !stop.load(Ordering::Acquire) && appended < max {
+            log.append_blocking(next(appended)).unwrap();
+            appended += 1;
+        }
+        appended
+    })
 }

@@ -165,27 +165,35 @@ fn wait_for_index(
     Ok(())
 }
 
-/// CPU seconds (user + system) each thread of this process has used, by thread name
-/// (threads of one name summed), and the whole process's under [`PROCESS`] (with threads
-/// that have ended). Linux only; empty elsewhere.
-pub(super) fn thread_cpu_seconds() -> std::collections::BTreeMap<String, f64> {
-    let mut seconds = std::collections::BTreeMap::new();
-    if let Some((_, used)) = stat_cpu_seconds(std::path::Path::new("/proc/self/stat")) {
-        seconds.insert(PROCESS.to_owned(), used);
-    }
-    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
-        return seconds;
-    };
-    for task in tasks.flatten() {
-        if let Some((name, used)) = stat_cpu_seconds(&task.path().join("stat")) {
-            *seconds.entry(name).or_insert(0.0) += used;
-        }
-    }
-    seconds
+/// CPU seconds (user + system) used so far: by each thread of this process, by thread name
+/// (threads of one name summed), and by the whole process (with threads that have ended).
+/// Linux only; empty and zero elsewhere.
+struct CpuSeconds {
+    threads: std::collections::BTreeMap<String, f64>,
+    process: f64,
 }
 
-/// The key of the whole process's CPU seconds in [`thread_cpu_seconds`].
-pub(super) const PROCESS: &str = "process";
+impl CpuSeconds {
+    fn now() -> CpuSeconds {
+        let mut threads = std::collections::BTreeMap::new();
+        if let Ok(tasks) = std::fs::read_dir("/proc/self/task") {
+            for task in tasks.flatten() {
+                if let Some((name, used)) = stat_cpu_seconds(&task.path().join("stat")) {
+                    *threads.entry(name).or_insert(0.0) += used;
+                }
+            }
+        }
+        CpuSeconds {
+            threads,
+            process: process_cpu_seconds(),
+        }
+    }
+}
+
+/// The CPU seconds this process has used, with threads that have ended (0 off Linux).
+pub(super) fn process_cpu_seconds() -> f64 {
+    stat_cpu_seconds(std::path::Path::new("/proc/self/stat")).map_or(0.0, |(_, used)| used)
+}
 
 /// The name and CPU seconds (user + system) in a `stat` file of /proc.
 fn stat_cpu_seconds(path: &std::path::Path) -> Option<(String, f64)> {
@@ -208,16 +216,21 @@ fn stat_cpu_seconds(path: &std::path::Path) -> Option<(String, f64)> {
 
 /// Prints the CPU microseconds per event each log thread, and the whole process, spent
 /// since `before`.
-fn print_thread_cpu(before: &std::collections::BTreeMap<String, f64>, events: u64) {
-    let after = thread_cpu_seconds();
-    let parts: Vec<String> = ["log-writer", "log-syncer", "log-indexer", PROCESS]
+fn print_thread_cpu(before: &CpuSeconds, events: u64) {
+    let after = CpuSeconds::now();
+    let per_event = |used: f64| used * 1e6 / events.max(1) as f64;
+    let mut parts: Vec<String> = ["log-writer", "log-syncer", "log-indexer"]
         .iter()
         .map(|name| {
-            let used = after.get(*name).copied().unwrap_or(0.0)
-                - before.get(*name).copied().unwrap_or(0.0);
-            format!("{name} {:.2} µs", used * 1e6 / events.max(1) as f64)
+            let used = after.threads.get(*name).copied().unwrap_or(0.0)
+                - before.threads.get(*name).copied().unwrap_or(0.0);
+            format!("{name} {:.2} µs", per_event(used))
         })
         .collect();
+    parts.push(format!(
+        "process {:.2} µs",
+        per_event(after.process - before.process)
+    ));
     println!("  CPU per event: {}", parts.join(", "));
 }
 
@@ -336,7 +349,7 @@ fn log_bench(options: &LogBench) -> anyhow::Result<()> {
                 .collect()
         })
         .collect();
-    let cpu_before = thread_cpu_seconds();
+    let cpu_before = CpuSeconds::now();
     let started = Instant::now();
     let submitters: Vec<_> = commands
         .into_iter()
@@ -370,7 +383,7 @@ fn log_bench(options: &LogBench) -> anyhow::Result<()> {
     print_thread_cpu(&cpu_before, batches * options.batch);
 
     let per_appender = options.single_events / options.appenders.max(1);
-    let cpu_before = thread_cpu_seconds();
+    let cpu_before = CpuSeconds::now();
     let started = Instant::now();
     let mut latencies = if options.appender_threads {
         append_from_threads(&log, options, per_appender)?

@@ -147,7 +147,7 @@ where
                 .await?,
         );
     }
-    let cpu_before = process_cpu_seconds();
+    let cpu_before = super::bench::process_cpu_seconds();
     let started = Instant::now();
     let mut tasks = Vec::with_capacity(clients);
     for (client, channel) in channels.into_iter().enumerate() {
@@ -167,19 +167,11 @@ where
         latencies.extend(task.await??);
     }
     let elapsed = started.elapsed();
-    let cpu_seconds = process_cpu_seconds() - cpu_before;
+    let cpu_seconds = super::bench::process_cpu_seconds() - cpu_before;
     latencies.sort_unstable();
     Ok(Phase {
         latencies,
         elapsed,
         cpu_seconds,
     })
-}
-
-/// The CPU seconds this process has used (client and server run in it).
-fn process_cpu_seconds() -> f64 {
-    super::bench::thread_cpu_seconds()
-        .get(super::bench::PROCESS)
-        .copied()
-        .unwrap_or(0.0)
 }

@@ -15,7 +15,7 @@ use fundledger::log::{AppendRequest, NewEvent, codec, digest};
 use fundledger::projections::report::{RegionReport, region_report};
 use fundledger::projections::stored::{self, StoredEvent};
 use fundledger::projections::{
-    Books, CHECKPOINT_EVENTS, ProjectionError, Projector, RebuildProgress,
+    Books, CHECKPOINT_EVENTS, Ledger, ProjectionError, Projector, RebuildProgress,
 };
 use jiff::civil::{Date, date};
 use support::ledger::{
@@ -330,13 +330,7 @@ fn a_corrupted_posting_set_is_reported_with_its_position() {
 #[test]
 fn a_restart_resumes_from_the_checkpoint() {
     let dir = tempfile::tempdir().unwrap();
-    let ledger = open_ledger(dir.path());
-    register_bulk_employer(&ledger, "bulk-a");
-    let mut batch = 0;
-    while ledger.log().head().position <= CHECKPOINT_EVENTS + 500 {
-        migrate_bulk(&ledger, "bulk-a", batch, 1_000);
-        batch += 1;
-    }
+    let ledger = bulk_ledger(dir.path(), CHECKPOINT_EVENTS + 500);
     let books = ledger.projector().current().unwrap();
     let head = ledger.log().head().position;
     assert_eq!(books.position(), head);
@@ -410,13 +404,7 @@ fn a_whole_books_checkpoint_of_format_v1_still_resumes() {
 #[test]
 fn a_rebuild_leaves_its_checkpoints_for_the_next_open() {
     let dir = tempfile::tempdir().unwrap();
-    let ledger = open_ledger(dir.path());
-    register_bulk_employer(&ledger, "bulk-a");
-    let mut batch = 0;
-    while ledger.log().head().position <= 2 * CHECKPOINT_EVENTS + 500 {
-        migrate_bulk(&ledger, "bulk-a", batch, 1_000);
-        batch += 1;
-    }
+    let ledger = bulk_ledger(dir.path(), 2 * CHECKPOINT_EVENTS + 500);
     let head = ledger.log().head().position;
     let done = ledger.projector().rebuild(&mut |_| {}).unwrap();
     assert_eq!(done.position, head);
@@ -437,13 +425,7 @@ fn a_rebuild_leaves_its_checkpoints_for_the_next_open() {
 #[test]
 fn a_long_rebuild_stops_at_a_corrupted_posting_set() {
     let dir = tempfile::tempdir().unwrap();
-    let ledger = open_ledger(dir.path());
-    register_bulk_employer(&ledger, "bulk-a");
-    let mut batch = 0;
-    while ledger.log().head().position <= 2 * CHECKPOINT_EVENTS {
-        migrate_bulk(&ledger, "bulk-a", batch, 1_000);
-        batch += 1;
-    }
+    let ledger = bulk_ledger(dir.path(), 2 * CHECKPOINT_EVENTS);
     run(&ledger, &scenario("chongqing"));
     let head = ledger.log().head().position;
     let collection = (1..=head)
@@ -491,4 +473,16 @@ fn a_checkpoint_store_with_default_segments_is_made_anew() {
         String::from_utf8_lossy(&conf).contains(&segment),
         "the store was made anew with the log's segments"
     );
+}
+
+/// A ledger in `path` whose log holds bulk migrations of one employer past `position`.
+fn bulk_ledger(path: &std::path::Path, position: u64) -> Ledger {
+    let ledger = open_ledger(path);
+    register_bulk_employer(&ledger, "bulk-a");
+    let mut batch = 0;
+    while ledger.log().head().position <= position {
+        migrate_bulk(&ledger, "bulk-a", batch, 1_000);
+        batch += 1;
+    }
+    ledger
 }

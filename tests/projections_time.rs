@@ -1,6 +1,7 @@
 //! The projections' two time axes and their machinery (issue 6, acceptance 2): as of a
 //! business date against as known at a position or time, a rebuild under concurrent
-//! queries, a corrupted posting set named by position, and a restart from a checkpoint.
+//! queries, a corrupted posting set named by position and confined to its region, and a
+//! restart from a checkpoint.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
@@ -10,13 +11,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use fundledger::domain::{Event, RegionId, Yuan};
+use fundledger::domain::{Event, Posting, RegionId, Transaction, Yuan};
 use fundledger::log::{AppendRequest, NewEvent, codec, digest};
 use fundledger::projections::report::{RegionReport, region_report};
 use fundledger::projections::stored::{self, StoredEvent};
-use fundledger::projections::{
-    Books, CHECKPOINT_EVENTS, Ledger, ProjectionError, Projector, RebuildProgress,
-};
+use fundledger::projections::{Books, CHECKPOINT_EVENTS, Ledger, Projector, RebuildProgress};
 use jiff::civil::{Date, date};
 use support::ledger::{
     execute, migrate_bulk, open_ledger, register_bulk_employer, run, scenario, temp_ledger,
@@ -276,15 +275,42 @@ fn append_tampered(
 }
 
 /// A posting set whose debits and credits differ (the credit of a 1470.00 collection
-/// changed to 1470.01 in the stored bytes) stops catch-up, rebuild and open, each naming
-/// its position; the books already published stay as they were.
+/// changed to 1470.01 in the stored bytes, behind the command path's back) does not decode,
+/// so its region is unknown: catch-up, rebuild and open all go on past it, and every
+/// region's books name its position as their damage; nothing stops the process.
 #[test]
-fn a_corrupted_posting_set_is_reported_with_its_position() {
+fn an_undecodable_event_is_named_as_every_region_s_damage_and_stops_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let ledger = open_ledger(dir.path());
     run(&ledger, &scenario("chongqing"));
     let head = ledger.log().head().position;
-    let collection = (1..=head)
+    let collection = find_collection(&ledger, 1..=head);
+    let tampered = append_tampered(&ledger, collection, "1470.00", "1470.01");
+    assert_eq!(tampered, head + 1);
+
+    let names_it = |books: &Books| {
+        assert_eq!(books.position(), tampered, "the fold went past it");
+        for region in ["chongqing", "beijing"] {
+            let damage = books.damage(&RegionId::new(region)).unwrap();
+            assert_eq!(damage.position, tampered);
+            assert!(damage.reason.contains("1470.01"), "{}", damage.reason);
+        }
+        assert_eq!(books.damaged().len(), 1, "listed once, as region *");
+    };
+    names_it(&ledger.projector().current().unwrap());
+    ledger.projector().rebuild(&mut |_| {}).unwrap();
+    names_it(&ledger.projector().current().unwrap());
+
+    let log = Arc::clone(ledger.log());
+    drop(ledger);
+    let reopened = Projector::open(log, &dir.path().join("books")).unwrap();
+    names_it(&reopened.current().unwrap());
+}
+
+/// The position of the chongqing scenario's 1470.00 collection within `positions`.
+fn find_collection(ledger: &Ledger, positions: impl DoubleEndedIterator<Item = u64>) -> u64 {
+    positions
+        .rev()
         .find(|position| {
             let envelope = ledger.log().get(*position).unwrap().unwrap();
             matches!(
@@ -292,37 +318,120 @@ fn a_corrupted_posting_set_is_reported_with_its_position() {
                 Event::ContributionCollected(ref collected) if collected.amount == yuan("1470.00")
             )
         })
-        .unwrap();
-    let before = ledger.projector().current().unwrap();
-    let tampered = append_tampered(&ledger, collection, "1470.00", "1470.01");
-    assert_eq!(tampered, head + 1);
+        .unwrap()
+}
 
-    let names_it = |error: &ProjectionError| {
-        assert!(
-            matches!(error, ProjectionError::Decode(decode) if decode.position == tampered),
-            "{error}"
-        );
-        let message = error.to_string();
-        assert!(
-            message.contains(&format!("position {tampered}")),
-            "{message}"
-        );
-        assert!(message.contains("1470.01"), "{message}");
+/// Appends, through the raw log, a copy of the collection at `position` for `amount`, with
+/// balanced postings: an event that decodes, and whose money folds or not by its amount.
+fn append_collection_of(ledger: &Ledger, position: u64, amount: &str) -> u64 {
+    let envelope = ledger.log().get(position).unwrap().unwrap();
+    let Event::ContributionCollected(mut collected) = stored::from_envelope(&envelope).unwrap()
+    else {
+        panic!("position {position} is a collection");
     };
-    names_it(&ledger.projector().current().unwrap_err());
-    let generation = ledger.projector().generation();
-    names_it(&ledger.projector().rebuild(&mut |_| {}).unwrap_err());
-    assert_eq!(
-        ledger.projector().generation(),
-        generation,
-        "old generation stays"
-    );
-    assert_eq!(ledger.projector().current_position(), before.position());
+    let amount = yuan(amount);
+    let postings = collected
+        .transaction
+        .postings()
+        .iter()
+        .map(|posting| Posting { amount, ..*posting })
+        .collect();
+    collected.amount = amount;
+    collected.transaction = Transaction::new(collected.region.clone(), postings).unwrap();
+    let event = Event::ContributionCollected(collected);
+    let new_event = stored::to_new_event(&event).unwrap();
+    ledger
+        .log()
+        .append_blocking(AppendRequest {
+            command_id: format!("huge-{}", ledger.log().head().position),
+            request_digest: digest(&new_event.payload),
+            actor: "test".to_owned(),
+            expectations: Vec::new(),
+            expected_head: None,
+            events: vec![new_event],
+        })
+        .unwrap()
+        .positions()
+        .start
+}
 
+/// Two collections of 7 × 10^28 yuan in Chongqing, appended behind the command path's
+/// back, decode and balance, but their sum leaves the decimal range (about 7.9 × 10^28):
+/// Chongqing's books are damaged at the second one, naming it, and take no new command;
+/// Beijing's books, folded around and after it, answer as before; and the books open again.
+#[test]
+fn a_fold_error_is_confined_to_its_region() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = open_ledger(dir.path());
+    run(&ledger, &scenario("chongqing"));
+    let beijing = scenario("beijing");
+    let (before, after) = beijing.steps.split_at(beijing.steps.len() / 2);
+    for step in before {
+        execute(&ledger, step);
+    }
+    let collection = find_collection(&ledger, 1..=ledger.log().head().position);
+    let huge = "70000000000000000000000000000";
+    let first = append_collection_of(&ledger, collection, huge);
+    let second = append_collection_of(&ledger, collection, huge);
+    assert_eq!(second, first + 1);
+    for step in after {
+        execute(&ledger, step);
+    }
+    let damaged_at = |books: &Books| {
+        let damage = books.damage(&RegionId::new("chongqing")).unwrap();
+        assert_eq!(damage.position, second);
+        assert!(damage.reason.contains("overflow"), "{}", damage.reason);
+        assert!(books.damage(&RegionId::new("beijing")).is_none());
+        assert_eq!(books.damaged().len(), 1);
+    };
+    let books = ledger.projector().current().unwrap();
+    damaged_at(&books);
+
+    // Beijing's figures are those of a ledger that never saw the Chongqing events.
+    let clean_dir = tempfile::tempdir().unwrap();
+    let clean = open_ledger(clean_dir.path());
+    run(&clean, &beijing);
+    let as_of = date(2030, 12, 31);
+    assert_eq!(
+        report(&books, "beijing", as_of).balances,
+        report(&clean.projector().current().unwrap(), "beijing", as_of).balances
+    );
+
+    // A command whose events land in the damaged region is refused; nothing is appended.
+    let head = ledger.log().head().position;
+    let register =
+        fundledger::domain::Command::from(fundledger::domain::command::RegisterEmployer {
+            employer: fundledger::domain::EmployerId::new("after-damage"),
+            region: RegionId::new("chongqing"),
+            category: fundledger::domain::EmployerCategory::Enterprise,
+            name: "重庆示例".to_owned(),
+            registered_on: date(2021, 1, 4),
+            average_monthly_wage: yuan("6000.00"),
+        });
+    let refused = ledger
+        .execute(&register, &support::ledger::meta("after-damage", &register))
+        .unwrap_err();
+    assert!(
+        matches!(
+            &refused,
+            fundledger::projections::ExecuteError::Unfoldable(
+                fundledger::projections::TrialError::Damaged { damage, .. }
+            ) if damage.position == second
+        ),
+        "{refused}"
+    );
+    assert_eq!(ledger.log().head().position, head);
+
+    ledger.projector().rebuild(&mut |_| {}).unwrap();
+    damaged_at(&ledger.projector().current().unwrap());
     let log = Arc::clone(ledger.log());
     drop(ledger);
-    let reopened = Projector::open(log, &dir.path().join("books"));
-    names_it(&reopened.unwrap_err());
+    damaged_at(
+        &Projector::open(log, &dir.path().join("books"))
+            .unwrap()
+            .current()
+            .unwrap(),
+    );
 }
 
 /// After a restart the books resume from the last checkpoint: exactly the events after it
@@ -420,33 +529,23 @@ fn a_rebuild_leaves_its_checkpoints_for_the_next_open() {
     assert_eq!(*reopened.projector().current().unwrap(), *books);
 }
 
-/// A rebuild long enough to read the log on its scan thread still stops at a corrupted
-/// posting set, names its position, and keeps the old generation.
+/// A rebuild long enough to read the log on its scan thread goes past an undecodable
+/// event too, and its new generation names it as the books' damage.
 #[test]
-fn a_long_rebuild_stops_at_a_corrupted_posting_set() {
+fn a_long_rebuild_goes_past_an_undecodable_event_and_names_it() {
     let dir = tempfile::tempdir().unwrap();
     let ledger = bulk_ledger(dir.path(), 2 * CHECKPOINT_EVENTS);
     run(&ledger, &scenario("chongqing"));
     let head = ledger.log().head().position;
-    let collection = (1..=head)
-        .rev()
-        .find(|position| {
-            let envelope = ledger.log().get(*position).unwrap().unwrap();
-            matches!(
-                stored::from_envelope(&envelope).unwrap(),
-                Event::ContributionCollected(ref collected) if collected.amount == yuan("1470.00")
-            )
-        })
-        .unwrap();
+    let collection = find_collection(&ledger, 1..=head);
     let tampered = append_tampered(&ledger, collection, "1470.00", "1470.01");
     let generation = ledger.projector().generation();
-    let error = ledger.projector().rebuild(&mut |_| {}).unwrap_err();
-    assert!(
-        matches!(&error, ProjectionError::Decode(decode) if decode.position == tampered),
-        "{error}"
-    );
+    ledger.projector().rebuild(&mut |_| {}).unwrap();
     assert!(tampered > CHECKPOINT_EVENTS, "the scan thread reads it");
-    assert_eq!(ledger.projector().generation(), generation);
+    assert_eq!(ledger.projector().generation(), generation + 1);
+    let books = ledger.projector().current().unwrap();
+    let damage = books.damage(&RegionId::new("gansu-lanzhou")).unwrap();
+    assert_eq!(damage.position, tampered);
 }
 
 /// A checkpoint store made with sled's default segments (whose large nodes sled writes to

@@ -53,6 +53,23 @@ impl Admin {
     }
 }
 
+/// The regions whose books are damaged at the head (see [`crate::projections::Damage`]).
+pub fn damaged_books(ledger: &Ledger) -> Result<Vec<proto::DamagedBooks>, Status> {
+    let books = ledger
+        .projector()
+        .current()
+        .map_err(status::from_projection)?;
+    Ok(books
+        .damaged()
+        .into_iter()
+        .map(|(region, damage)| proto::DamagedBooks {
+            region,
+            position: damage.position,
+            reason: damage.reason,
+        })
+        .collect())
+}
+
 fn progress_message(progress: RebuildProgress) -> proto::RebuildProgress {
     proto::RebuildProgress {
         generation: progress.generation,
@@ -121,14 +138,17 @@ impl AdminService for Admin {
     ) -> Result<Response<proto::StatsResponse>, Status> {
         access::authorize(&request, Right::ReadStats)?;
         let log = Arc::clone(&self.log);
-        let (head, head_event, size) = tokio::task::spawn_blocking(move || {
+        let ledger = self.ledger.clone();
+        let (head, head_event, size, damaged) = tokio::task::spawn_blocking(move || {
             let head = log.head();
-            (head, log.get(head.position), log.size_on_disk())
+            let damaged = ledger.map(|ledger| damaged_books(&ledger)).transpose();
+            (head, log.get(head.position), log.size_on_disk(), damaged)
         })
         .await
         .map_err(|error| Status::internal(format!("stats task failed: {error}")))?;
         let head_event = head_event.map_err(status::from_log)?;
         let size = size.map_err(status::from_log)?;
+        let damaged_books = damaged?.unwrap_or_default();
         Ok(Response::new(proto::StatsResponse {
             head_position: head.position,
             head_hash: hex::encode(head.hash),
@@ -140,6 +160,7 @@ impl AdminService for Admin {
             subscriptions_active: u32::try_from(self.subscriptions.active()).unwrap_or(u32::MAX),
             subscriptions_max: u32::try_from(SUBSCRIPTIONS_MAX).unwrap_or(u32::MAX),
             uptime_seconds: self.started.elapsed().as_secs(),
+            damaged_books,
         }))
     }
 

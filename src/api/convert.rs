@@ -2,6 +2,7 @@
 //! naming the field and the rule it broke.
 
 use jiff::civil::Date;
+use rust_decimal::Decimal;
 use tonic::Status;
 
 use super::proto;
@@ -36,14 +37,58 @@ pub const REQUEST_LINES_MAX: usize = 100_000;
 pub const ID_BYTES_MAX: usize = 160;
 /// The longest free text field (names, reasons, references), in bytes.
 pub const TEXT_BYTES_MAX: usize = 1000;
+/// The earliest business date any request may carry. Contribution records of the
+/// regions' systems start long after it; it keeps a typing slip (`0019-06-01`) or a
+/// hostile value (`-000001-06-01`) out of a log that can never drop it.
+pub const DATE_MIN: Date = jiff::civil::date(1900, 1, 1);
+/// The latest business date any request may carry.
+pub const DATE_MAX: Date = jiff::civil::date(2199, 12, 31);
+/// The largest amount any money field of a request may carry, in yuan (10^11: a hundred
+/// billion, more than a year of the country's whole BMI income). Every amount the ledger
+/// posts is an input amount or a product of one with a rate below 1 or a day count below
+/// 10^4, so a posting stays under 10^15 yuan, and the folds' decimal sums (range about
+/// 7.9 × 10^28) would need 10^13 such postings to overflow: ten thousand years of a
+/// region's 5 × 10^8 events a year.
+pub const AMOUNT_MAX: Decimal = Decimal::from_parts(1215752192, 23, 0, false, 0);
+/// The longest amount text, in bytes (`100000000000.00` is 15).
+pub const AMOUNT_TEXT_BYTES_MAX: usize = 24;
+/// How many characters of a refused value an error message shows.
+pub const SHOWN_CHARS_MAX: usize = 32;
 
 const _: () = assert!(ID_BYTES_MAX + "employer/".len() <= crate::log::STREAM_ID_BYTES_MAX);
+// Error messages travel in gRPC metadata (16 KiB): a shown value is a small part of that.
+const _: () = assert!(SHOWN_CHARS_MAX * 4 * 4 < 1024);
 
 fn invalid(field: &str, rule: impl std::fmt::Display) -> Status {
     Status::invalid_argument(format!("{field}: {rule}"))
 }
 
-/// A required, non-empty text field.
+/// A refused value as an error message shows it: at most [`SHOWN_CHARS_MAX`] characters,
+/// escaped (so control and bidi characters cannot reach a log line or a terminal), with
+/// the length of what was cut.
+pub fn shown(value: &str) -> String {
+    let mut characters = value.chars();
+    let head: String = characters.by_ref().take(SHOWN_CHARS_MAX).collect();
+    let escaped: String = head.chars().flat_map(char::escape_debug).collect();
+    match characters.as_str().len() {
+        0 => format!("\"{escaped}\""),
+        rest => format!("\"{escaped}\"… ({rest} more bytes)"),
+    }
+}
+
+/// Whether a character reorders or hides text when shown: the bidi embeddings, overrides
+/// and isolates (U+202A..U+202E, U+2066..U+2069) and the invisible direction marks
+/// (U+200E, U+200F, U+061C). Free text reaches HTML reports and CSV files, where these
+/// make a name read as something else.
+fn is_bidi_control(character: char) -> bool {
+    matches!(
+        character,
+        '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}'
+    )
+}
+
+/// A required, non-empty text field: at most [`TEXT_BYTES_MAX`] bytes, with no control
+/// characters (line breaks included) and no bidi controls.
 pub fn text(field: &str, value: &str) -> Result<String, Status> {
     if value.trim().is_empty() {
         return Err(invalid(field, "is required"));
@@ -51,48 +96,141 @@ pub fn text(field: &str, value: &str) -> Result<String, Status> {
     if value.len() > TEXT_BYTES_MAX {
         return Err(invalid(
             field,
-            format!("is longer than {TEXT_BYTES_MAX} bytes"),
+            format!(
+                "is longer than {TEXT_BYTES_MAX} bytes ({} given)",
+                value.len()
+            ),
         ));
     }
-    Ok(value.to_owned())
-}
-
-/// A required id: non-empty, at most [`ID_BYTES_MAX`] bytes, no control characters.
-pub fn id(field: &str, value: &str) -> Result<String, Status> {
-    if value.trim().is_empty() {
-        return Err(invalid(field, "is required"));
-    }
-    if value.len() > ID_BYTES_MAX || value.chars().any(char::is_control) {
+    if let Some(bad) = value
+        .chars()
+        .find(|character| character.is_control() || is_bidi_control(*character))
+    {
         return Err(invalid(
             field,
-            format!("must be at most {ID_BYTES_MAX} bytes with no control characters"),
+            format!(
+                "must not contain control or bidi characters ({} found)",
+                bad.escape_unicode()
+            ),
         ));
     }
     Ok(value.to_owned())
 }
 
-/// An ISO calendar date.
+/// Whether `character` may appear in an id: ASCII letters and digits, `-`, `_`, `.`, `:`.
+/// Ids become stream ids, keys and file names of exports: no spaces, no `/` (the stream
+/// separator), nothing that displays as something else.
+pub fn is_id_character(character: char) -> bool {
+    character.is_ascii_alphanumeric() || matches!(character, '-' | '_' | '.' | ':')
+}
+
+/// A required id: 1 to [`ID_BYTES_MAX`] characters from [`is_id_character`].
+pub fn id(field: &str, value: &str) -> Result<String, Status> {
+    id_of_length(field, value, ID_BYTES_MAX)
+}
+
+/// A required id of at most `max` bytes, from [`is_id_character`].
+fn id_of_length(field: &str, value: &str, max: usize) -> Result<String, Status> {
+    if value.is_empty() {
+        return Err(invalid(field, "is required"));
+    }
+    if value.len() > max || !value.chars().all(is_id_character) {
+        return Err(invalid(
+            field,
+            format!(
+                "must be 1 to {max} characters of A-Z a-z 0-9 - _ . : ({} given)",
+                shown(value)
+            ),
+        ));
+    }
+    Ok(value.to_owned())
+}
+
+/// A stream id: a kind and an id (`employer/E1`), of id characters and `/`, at most
+/// [`crate::log::STREAM_ID_BYTES_MAX`] bytes.
+pub fn stream_id(field: &str, value: &str) -> Result<String, Status> {
+    let valid = !value.is_empty()
+        && value.len() <= crate::log::STREAM_ID_BYTES_MAX
+        && value
+            .chars()
+            .all(|character| is_id_character(character) || character == '/');
+    if !valid {
+        return Err(invalid(
+            field,
+            format!(
+                "must be 1 to {} characters of A-Z a-z 0-9 - _ . : / ({} given)",
+                crate::log::STREAM_ID_BYTES_MAX,
+                shown(value)
+            ),
+        ));
+    }
+    Ok(value.to_owned())
+}
+
+/// An ISO calendar date from [`DATE_MIN`] to [`DATE_MAX`].
 pub fn date(field: &str, value: &str) -> Result<Date, Status> {
-    value.parse::<Date>().map_err(|error| {
+    let date = value.parse::<Date>().map_err(|_| {
         invalid(
             field,
-            format!("{value:?} is not an ISO date YYYY-MM-DD ({error})"),
+            format!("{} is not an ISO date YYYY-MM-DD", shown(value)),
         )
-    })
+    })?;
+    if !(DATE_MIN..=DATE_MAX).contains(&date) {
+        return Err(invalid(
+            field,
+            format!("{date} is outside {DATE_MIN}..={DATE_MAX}"),
+        ));
+    }
+    Ok(date)
 }
 
-/// A `YYYY-MM` month.
+/// A `YYYY-MM` month whose days lie from [`DATE_MIN`] to [`DATE_MAX`].
 pub fn month(field: &str, value: &str) -> Result<Month, Status> {
-    let rule = || invalid(field, format!("{value:?} is not a month YYYY-MM"));
+    let rule = || {
+        invalid(
+            field,
+            format!(
+                "{} is not a month YYYY-MM from {} to {}",
+                shown(value),
+                Month::of(DATE_MIN),
+                Month::of(DATE_MAX)
+            ),
+        )
+    };
     let (year, month) = value.split_once('-').ok_or_else(rule)?;
+    if year.len() != 4 || month.len() != 2 {
+        return Err(rule());
+    }
     let year: i16 = year.parse().map_err(|_| rule())?;
     let month: i8 = month.parse().map_err(|_| rule())?;
-    Month::new(year, month).map_err(|_| rule())
+    let month = Month::new(year, month).map_err(|_| rule())?;
+    if !(Month::of(DATE_MIN)..=Month::of(DATE_MAX)).contains(&month) {
+        return Err(rule());
+    }
+    Ok(month)
 }
 
-/// A yuan amount: a decimal string with at most two decimals.
+/// A yuan amount of money coming in: a decimal string with at most two decimals, from 0
+/// to [`AMOUNT_MAX`].
 pub fn yuan(field: &'static str, value: &str) -> Result<Yuan, Status> {
-    Yuan::parse(field, value).map_err(|rejection| Status::invalid_argument(rejection.to_string()))
+    if value.len() > AMOUNT_TEXT_BYTES_MAX {
+        return Err(invalid(
+            field,
+            format!(
+                "{} is not an amount of yuan with at most two decimals",
+                shown(value)
+            ),
+        ));
+    }
+    let amount = Yuan::parse(field, value)
+        .map_err(|rejection| Status::invalid_argument(rejection.to_string()))?;
+    if amount.is_negative() || amount.decimal() > AMOUNT_MAX {
+        return Err(invalid(
+            field,
+            format!("{amount} is outside 0..={AMOUNT_MAX} yuan"),
+        ));
+    }
+    Ok(amount)
 }
 
 fn optional_yuan(field: &'static str, value: &str) -> Result<Option<Yuan>, Status> {
@@ -119,18 +257,16 @@ pub fn header(
 ) -> Result<(String, Vec<(String, ExpectedVersion)>), Status> {
     let header =
         header.ok_or_else(|| invalid("header", "is required (it carries the command_id)"))?;
-    let command_id = text("header.command_id", &header.command_id)?;
-    if command_id.len() > COMMAND_ID_BYTES_MAX {
-        return Err(invalid(
-            "header.command_id",
-            format!("at most {COMMAND_ID_BYTES_MAX} bytes"),
-        ));
-    }
+    let command_id = id_of_length(
+        "header.command_id",
+        &header.command_id,
+        COMMAND_ID_BYTES_MAX,
+    )?;
     let expected = header
         .expected
         .iter()
         .map(|expectation| {
-            let stream = text("header.expected.stream_id", &expectation.stream_id)?;
+            let stream = stream_id("header.expected.stream_id", &expectation.stream_id)?;
             let version = match expectation.version {
                 0 => ExpectedVersion::NoStream,
                 version => ExpectedVersion::Exact(version),
@@ -483,4 +619,75 @@ pub fn pay_allowance(message: &proto::PayAllowanceRequest) -> Result<Command, St
         granted_on: date("granted_on", &message.granted_on)?,
     }
     .into())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
+mod tests {
+    use super::*;
+
+    /// The amount ceiling is the 10^11 yuan its documentation says.
+    #[test]
+    fn the_amount_ceiling_is_a_hundred_billion_yuan() {
+        assert_eq!(AMOUNT_MAX, Decimal::from(100_000_000_000_i64));
+        assert!(yuan("amount", "100000000000.00").is_ok());
+        let refused = yuan("amount", "100000000000.01").unwrap_err();
+        assert_eq!(refused.code(), tonic::Code::InvalidArgument);
+        insta::assert_snapshot!(refused.message(), @"amount: 100000000000.01 is outside 0..=100000000000 yuan");
+    }
+
+    /// A refused value is shown escaped and cut: a megabyte or a bidi override never
+    /// reaches an error message whole.
+    #[test]
+    fn a_refused_value_is_shown_escaped_and_cut() {
+        insta::assert_snapshot!(shown("\u{202e}E1\u{0}"), @r#""\u{202e}E1\0""#);
+        insta::assert_snapshot!(shown(&"x".repeat(1 << 20)), @r#""xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"… (1048544 more bytes)"#);
+        let refused = date("birth_date", &"9".repeat(1 << 20)).unwrap_err();
+        assert!(refused.message().len() < 200, "{}", refused.message().len());
+    }
+
+    /// Dates outside 1900-01-01..=2199-12-31 are refused naming the range, whatever jiff
+    /// can parse; months likewise.
+    #[test]
+    fn dates_and_months_outside_the_range_are_refused() {
+        for value in [
+            "0000-01-01",
+            "-000001-06-01",
+            "1899-12-31",
+            "2200-01-01",
+            "9999-12-31",
+        ] {
+            let refused = date("registered_on", value).unwrap_err();
+            assert_eq!(refused.code(), tonic::Code::InvalidArgument, "{value}");
+            assert!(refused.message().starts_with("registered_on: "), "{value}");
+        }
+        assert!(date("on", "1900-01-01").is_ok());
+        assert!(date("on", "2199-12-31").is_ok());
+        for value in [
+            "0000-01", "1899-12", "2200-01", "-001-01", "2020-1", "20201-01",
+        ] {
+            assert!(month("month", value).is_err(), "{value}");
+        }
+        assert!(month("month", "2199-12").is_ok());
+    }
+
+    /// Ids take a documented character set; text refuses control and bidi characters.
+    #[test]
+    fn ids_and_texts_refuse_control_and_bidi_characters() {
+        for value in ["E1\u{0}", "\u{202e}E1", "E 1", "a/b", "北京", ""] {
+            assert!(id("employer_id", value).is_err(), "{value:?}");
+        }
+        assert!(id("person_id", "110101199001011234").is_ok());
+        assert!(id("employer_id", "91110000MA001-x_1.2:3").is_ok());
+        for value in [
+            "line\nbreak",
+            "\u{202e}evil",
+            "tab\there",
+            "\u{2066}x",
+            "\u{200f}",
+        ] {
+            assert!(text("name", value).is_err(), "{value:?}");
+        }
+        assert!(text("name", "北京示例科技有限公司").is_ok());
+    }
 }

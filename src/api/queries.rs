@@ -48,9 +48,10 @@ fn resolve(ledger: &Ledger, when: Option<&proto::AsOf>) -> Result<(Date, u64), S
     let position = if when.known_at_position > 0 {
         when.known_at_position
     } else if !when.known_at_time.is_empty() {
-        let time: jiff::Timestamp = when.known_at_time.parse().map_err(|error| {
+        let time: jiff::Timestamp = when.known_at_time.parse().map_err(|_| {
             Status::invalid_argument(format!(
-                "when.known_at_time: not an RFC 3339 time ({error})"
+                "when.known_at_time: {} is not an RFC 3339 time",
+                convert::shown(&when.known_at_time)
             ))
         })?;
         ledger.log().position_at(time).map_err(status::from_log)?
@@ -87,6 +88,13 @@ fn region_books(
     let (as_of, position) = resolve(ledger, when)?;
     let books = books_at(ledger, position)?;
     let region = known_region(&books, region)?;
+    if let Some(damage) = books.damage(&region) {
+        return Err(Status::data_loss(format!(
+            "region: the books of {region} are damaged at position {} ({}); they answer no \
+             figures until the log is mended and the books rebuilt (other regions answer)",
+            damage.position, damage.reason
+        )));
+    }
     Ok((as_of, books, region))
 }
 
@@ -212,6 +220,11 @@ impl QueryService for Queries {
         self.answer(request.into_inner(), |ledger, message| {
             let from = convert::month("from_month", &message.from_month)?;
             let to = convert::month("to_month", &message.to_month)?;
+            if to < from {
+                return Err(Status::invalid_argument(format!(
+                    "to_month: {to} is before from_month {from}"
+                )));
+            }
             let (_, books, region) = region_books(ledger, message.when.as_ref(), &message.region)?;
             let rules = books.rulebook();
             let months = books

@@ -39,6 +39,9 @@ pub const GRPC_KEEPALIVE_TIMEOUT_SECONDS: u64 = 20;
 /// The largest certificate or key file read, in bytes.
 pub const TLS_FILE_BYTES_MAX: u64 = 1024 * 1024;
 
+/// How often health re-reads which regions' books are damaged.
+pub const BOOKS_HEALTH_INTERVAL_MILLISECONDS: u64 = 1000;
+
 /// How long a shutdown waits for in-flight calls and streams before it gives up on them.
 pub const SHUTDOWN_GRACE_SECONDS: u64 = 10;
 
@@ -306,6 +309,7 @@ async fn router(
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1alpha()?;
     let subscriptions = Subscriptions::default();
+    let books_stopped = stopped.clone();
     let events = EventServiceServer::new(Events::new(
         Arc::clone(&log),
         subscriptions.clone(),
@@ -333,6 +337,13 @@ async fn router(
         health.set_serving::<CommandServiceServer<Commands>>().await;
         health.set_serving::<QueryServiceServer<Queries>>().await;
     }
+    if let Some(ledger) = &config.ledger {
+        tokio::spawn(show_books_health(
+            Arc::clone(ledger),
+            health.clone(),
+            books_stopped,
+        ));
+    }
     let mut builder = tonic::transport::Server::builder();
     if let Some(tls) = &config.tls {
         builder = builder.tls_config(tls.to_tonic())?;
@@ -354,6 +365,55 @@ async fn router(
         )
         .add_optional_service(ledger_services.map(|(_, queries)| queries));
     Ok((health, router))
+}
+
+/// Shows each region's books in health as the service `fundledger.books.<region>`:
+/// SERVING, or NOT_SERVING once they are damaged (`Stats` names the position and reason;
+/// an event of unknown region that did not decode damages every region). Re-read every
+/// [`BOOKS_HEALTH_INTERVAL_MILLISECONDS`] until the server stops.
+async fn show_books_health(
+    ledger: Arc<Ledger>,
+    health: HealthReporter,
+    mut stopped: watch::Receiver<bool>,
+) {
+    let mut shown = std::collections::BTreeMap::<String, bool>::new();
+    loop {
+        let reading = Arc::clone(&ledger);
+        let read = tokio::task::spawn_blocking(move || {
+            let books = reading.projector().current()?;
+            Ok::<_, crate::projections::ProjectionError>(
+                books
+                    .regions()
+                    .map(|region| (region.to_string(), books.damage(region).is_some()))
+                    .collect::<Vec<_>>(),
+            )
+        })
+        .await;
+        match read {
+            Ok(Ok(regions)) => {
+                for (region, damaged) in regions {
+                    if shown.get(&region) == Some(&damaged) {
+                        continue;
+                    }
+                    let status = if damaged {
+                        tonic_health::ServingStatus::NotServing
+                    } else {
+                        tonic_health::ServingStatus::Serving
+                    };
+                    health
+                        .set_service_status(format!("fundledger.books.{region}"), status)
+                        .await;
+                    shown.insert(region, damaged);
+                }
+            }
+            Ok(Err(error)) => tracing::warn!(%error, "could not read the books for health"),
+            Err(error) => tracing::warn!(%error, "the books' health task failed"),
+        }
+        tokio::select! {
+            _ = stopped.wait_for(|stopped| *stopped) => return,
+            () = tokio::time::sleep(Duration::from_millis(BOOKS_HEALTH_INTERVAL_MILLISECONDS)) => {}
+        }
+    }
 }
 
 async fn shutdown_signal() {

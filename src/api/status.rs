@@ -4,7 +4,7 @@ use tonic::{Code, Status};
 
 use crate::domain::Rejection;
 use crate::log;
-use crate::projections::{ExecuteError, ProjectionError};
+use crate::projections::{ExecuteError, FoldError, ProjectionError, TrialError};
 
 /// The status for a log error.
 pub fn from_log(error: log::Error) -> Status {
@@ -110,5 +110,18 @@ pub fn from_execute(error: ExecuteError) -> Status {
         ExecuteError::Decode(error) => Status::data_loss(error.to_string()),
         ExecuteError::Encode(reason) => Status::internal(reason),
         error @ ExecuteError::Contended { .. } => Status::aborted(error.to_string()),
+        error @ ExecuteError::Unreadable { .. } => Status::invalid_argument(error.to_string()),
+        ExecuteError::Unfoldable(trial) => {
+            let code = match &trial {
+                TrialError::Fold(FoldError::Overflow { .. }) => Code::InvalidArgument,
+                TrialError::Damaged { .. } => Code::DataLoss,
+                // Decisions build balanced postings and the books fold positions in order:
+                // these are our own broken invariants.
+                TrialError::Fold(FoldError::Unbalanced { .. } | FoldError::OutOfOrder { .. }) => {
+                    Code::Internal
+                }
+            };
+            Status::new(code, ExecuteError::Unfoldable(trial).to_string())
+        }
     }
 }

@@ -15,7 +15,7 @@ use crate::domain::{
 
 /// The version of the fold below: bump it when its interpretation changes, and the
 /// projection is rebuilt into a new generation.
-pub const BOOKS_VERSION: u32 = 4;
+pub const BOOKS_VERSION: u32 = 5;
 
 /// Why an event could not be folded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -44,6 +44,18 @@ pub enum FoldError {
         /// Where.
         position: u64,
     },
+}
+
+/// Where and why the books stopped believing a region's figures: an event whose money
+/// did not fold (its sums overflowed, or its postings did not balance), or one that did
+/// not decode. The books of other regions go on; this region's figures are refused from
+/// then on, naming this.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Damage {
+    /// The position of the event.
+    pub position: u64,
+    /// What failed.
+    pub reason: String,
 }
 
 /// Debits and credits.
@@ -107,6 +119,8 @@ pub struct RegionBooks {
     months: BTreeMap<Month, MonthLines>,
     insured: BTreeMap<Date, InsuredChange>,
     net: Yuan,
+    /// Set at the first event that did not fold; nothing is folded into these books after.
+    damage: Option<Damage>,
 }
 
 /// Every region's books as of a log position.
@@ -117,6 +131,9 @@ pub struct Books {
     /// Every region definition and rule amendment so far, in log order: the rulebook as
     /// known at this position.
     rule_events: Vec<Event>,
+    /// The first event that did not decode: its region is unknown, so no region's figures
+    /// are believed from then on.
+    undecodable: Option<Damage>,
 }
 
 /// The books as a checkpoint stores them, borrowed: everything but the rule events, which
@@ -126,6 +143,7 @@ pub struct BooksCheckpointRef<'a> {
     position: u64,
     regions: &'a BTreeMap<RegionId, RegionBooks>,
     rule_event_count: u64,
+    undecodable: &'a Option<Damage>,
 }
 
 /// The books as a checkpoint stores them (see [`BooksCheckpointRef`]), read back.
@@ -134,6 +152,7 @@ pub struct BooksCheckpoint {
     position: u64,
     regions: BTreeMap<RegionId, RegionBooks>,
     rule_event_count: u64,
+    undecodable: Option<Damage>,
 }
 
 impl BooksCheckpoint {
@@ -252,6 +271,7 @@ impl Books {
             position: self.position,
             regions: &self.regions,
             rule_event_count: self.rule_events.len() as u64,
+            undecodable: &self.undecodable,
         }
     }
 
@@ -262,6 +282,7 @@ impl Books {
             position: checkpoint.position,
             regions: checkpoint.regions,
             rule_events,
+            undecodable: checkpoint.undecodable,
         })
     }
 
@@ -277,6 +298,11 @@ impl Books {
     }
 
     /// Folds the event at `position`; checks that its region's postings still sum to zero.
+    ///
+    /// An event whose money does not fold (a sum overflows, or the region no longer nets
+    /// to zero) damages its region's books only: the region records the [`Damage`], takes
+    /// no more events, and the other regions go on. Only positions out of order are an
+    /// error: the fold needs every position once, in order.
     pub fn apply(&mut self, position: u64, event: &Event) -> Result<(), FoldError> {
         if position != self.position + 1 {
             return Err(FoldError::OutOfOrder {
@@ -289,35 +315,132 @@ impl Books {
             _ => {}
         }
         let region = event.region();
-        let date = event.business_date();
         // Look up before inserting: an owned key per event would allocate on the hot path.
         if !self.regions.contains_key(region) {
             self.regions.insert(region.clone(), RegionBooks::default());
         }
-        let Some(books) = self.regions.get_mut(region) else {
-            return Err(FoldError::OutOfOrder {
-                previous: self.position,
-                found: position,
-            });
-        };
-        books.fold_insured(event, date);
-        if let Some(transaction) = event.transaction() {
-            books.fold_transaction(date, transaction, position)?;
-            books.fold_lines(event, transaction, position)?;
-        }
-        if !books.net.is_zero() {
-            return Err(FoldError::Unbalanced {
+        if let Some(books) = self.regions.get_mut(region)
+            && books.damage.is_none()
+            && let Err(error) = books.fold(position, event)
+        {
+            tracing::error!(%region, position, %error, "the books of a region are damaged; other regions go on");
+            books.damage = Some(Damage {
                 position,
-                region: region.clone(),
-                net: books.net,
+                reason: error.to_string(),
             });
         }
         self.position = position;
         Ok(())
     }
+
+    /// Steps over the event at `position`, which did not decode: its region is unknown, so
+    /// every region's figures are refused from then on, naming it.
+    pub fn skip_undecodable(&mut self, position: u64, reason: String) -> Result<(), FoldError> {
+        if position != self.position + 1 {
+            return Err(FoldError::OutOfOrder {
+                previous: self.position,
+                found: position,
+            });
+        }
+        if self.undecodable.is_none() {
+            tracing::error!(position, %reason, "an event does not decode; no region's books are believed after it");
+            self.undecodable = Some(Damage { position, reason });
+        }
+        self.position = position;
+        Ok(())
+    }
+
+    /// Why `region`'s figures are not to be believed, if they are not: its own damage, or
+    /// an event of unknown region that did not decode.
+    pub fn damage(&self, region: &RegionId) -> Option<&Damage> {
+        self.undecodable.as_ref().or_else(|| {
+            self.regions
+                .get(region)
+                .and_then(|books| books.damage.as_ref())
+        })
+    }
+
+    /// Every damaged region with its damage; an undecodable event is listed under the
+    /// region `*`.
+    pub fn damaged(&self) -> Vec<(String, Damage)> {
+        let mut damaged: Vec<(String, Damage)> = self
+            .regions
+            .iter()
+            .filter_map(|(region, books)| Some((region.to_string(), books.damage.clone()?)))
+            .collect();
+        if let Some(damage) = &self.undecodable {
+            damaged.push(("*".to_owned(), damage.clone()));
+        }
+        damaged
+    }
+
+    /// Folds `events`, as if appended after these books, into trials of the regions they
+    /// touch, without changing the books: the error their fold would meet, if any. An
+    /// error names the position the event would get. A region already damaged takes no
+    /// new money.
+    pub fn try_fold(&self, events: &[Event]) -> Result<(), TrialError> {
+        let mut trials: BTreeMap<&RegionId, Trial<'_>> = BTreeMap::new();
+        for (offset, event) in (1u64..).zip(events) {
+            let region = event.region();
+            if let Some(damage) = self.damage(region) {
+                return Err(TrialError::Damaged {
+                    region: region.clone(),
+                    damage: damage.clone(),
+                });
+            }
+            let Some(transaction) = event.transaction() else {
+                continue;
+            };
+            let position = self.position + offset;
+            let trial = trials
+                .entry(region)
+                .or_insert_with(|| Trial::over(self.regions.get(region)));
+            fold_money(trial, event, transaction, position)?;
+            check_balanced(trial.net, position, region)?;
+        }
+        Ok(())
+    }
+}
+
+/// Why a command's events would not fold into the books.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TrialError {
+    /// The fold itself failed.
+    #[error(transparent)]
+    Fold(#[from] FoldError),
+    /// The region's books are damaged already.
+    #[error("the books of {region} are damaged at position {} ({}): they take no new money", damage.position, damage.reason)]
+    Damaged {
+        /// The region.
+        region: RegionId,
+        /// Its damage.
+        damage: Damage,
+    },
+}
+
+fn check_balanced(net: Yuan, position: u64, region: &RegionId) -> Result<(), FoldError> {
+    if net.is_zero() {
+        Ok(())
+    } else {
+        Err(FoldError::Unbalanced {
+            position,
+            region: region.clone(),
+            net,
+        })
+    }
 }
 
 impl RegionBooks {
+    /// Folds one event; an error leaves these books partly folded (the caller marks them
+    /// damaged).
+    fn fold(&mut self, position: u64, event: &Event) -> Result<(), FoldError> {
+        self.fold_insured(event, event.business_date());
+        if let Some(transaction) = event.transaction() {
+            fold_money(self, event, transaction, position)?;
+        }
+        check_balanced(self.net, position, event.region())
+    }
+
     fn fold_insured(&mut self, event: &Event, date: Date) {
         let change = match event {
             Event::PersonEnrolled(enrolled) => InsuredChange {
@@ -340,90 +463,6 @@ impl RegionBooks {
         let entry = self.insured.entry(date).or_default();
         entry.bmi += change.bmi;
         entry.maternity += change.maternity;
-    }
-
-    fn fold_transaction(
-        &mut self,
-        date: Date,
-        transaction: &Transaction,
-        position: u64,
-    ) -> Result<(), FoldError> {
-        for posting in transaction.postings() {
-            let sides = self.movements.entry((posting.account, date)).or_default();
-            match posting.side {
-                Side::Debit => add(&mut sides.debits, posting.amount, position)?,
-                Side::Credit => add(&mut sides.credits, posting.amount, position)?,
-            }
-            add(&mut self.net, posting.signed_amount(), position)?;
-        }
-        Ok(())
-    }
-
-    fn fold_lines(
-        &mut self,
-        event: &Event,
-        transaction: &Transaction,
-        position: u64,
-    ) -> Result<(), FoldError> {
-        let lines = self
-            .months
-            .entry(Month::of(event.business_date()))
-            .or_default();
-        let net = |accounts: &[Account]| net_credit(transaction, accounts, position);
-        match event {
-            Event::ContributionAssessed(_)
-            | Event::ContributionBackPaid(_)
-            | Event::ContributionAdjusted(_) => {
-                add(&mut lines.bmi_income, net(&BMI_ACCOUNTS)?, position)?;
-                let maternity = net(&[Account::BmiPooledMaternity])?;
-                add(&mut lines.bmi_income_maternity, maternity, position)?;
-                add(
-                    &mut lines.maternity_fund_income,
-                    net(&[Account::MaternityFund])?,
-                    position,
-                )?;
-                add(
-                    &mut lines.personal_account_income,
-                    net(&[Account::PersonalAccounts])?,
-                    position,
-                )?;
-                add(
-                    &mut lines.mutual_aid_income,
-                    net(&[Account::MutualAidFund])?,
-                    position,
-                )?;
-            }
-            Event::ContributionCollected(collected) => {
-                add(&mut lines.collected, collected.amount, position)?
-            }
-            Event::MedicalClaimSettled(claim) => {
-                benefit_expenditure(lines, transaction, position)?;
-                add(&mut lines.maternity_medical, claim.paid, position)?;
-                lines.maternity_medical_person_times += 1;
-            }
-            Event::AllowanceGranted(granted) => {
-                benefit_expenditure(lines, transaction, position)?;
-                add(&mut lines.allowance, granted.amount, position)?;
-                lines.allowance_person_times += 1;
-            }
-            Event::AllowanceStopped(stopped) => {
-                benefit_expenditure(lines, transaction, position)?;
-                add(
-                    &mut lines.allowance,
-                    outflow(stopped.amount_withdrawn),
-                    position,
-                )?;
-            }
-            Event::MaternityFundBalanceTransferred(transfer) => {
-                add(
-                    &mut lines.maternity_balance_transferred,
-                    transfer.amount,
-                    position,
-                )?;
-            }
-            _ => {}
-        }
-        Ok(())
     }
 
     /// Debits and credits of `account` with business dates up to and including `as_of`.
@@ -488,6 +527,159 @@ impl RegionBooks {
     pub fn net(&self) -> Yuan {
         self.net
     }
+}
+
+/// Where a fold adds money up: a region's books themselves, or a [`Trial`] over them.
+trait Sums {
+    /// The sides of `account` on `date`.
+    fn sides(&mut self, account: Account, date: Date) -> &mut Sides;
+    /// The lines of `month`.
+    fn lines(&mut self, month: Month) -> &mut MonthLines;
+    /// The sum of all postings.
+    fn net(&mut self) -> &mut Yuan;
+}
+
+impl Sums for RegionBooks {
+    fn sides(&mut self, account: Account, date: Date) -> &mut Sides {
+        self.movements.entry((account, date)).or_default()
+    }
+
+    fn lines(&mut self, month: Month) -> &mut MonthLines {
+        self.months.entry(month).or_default()
+    }
+
+    fn net(&mut self) -> &mut Yuan {
+        &mut self.net
+    }
+}
+
+/// A region's books as they would be after some events, without changing them: the
+/// entries those events touch are copied on first touch and summed here. It lets a
+/// command's events be folded before they are appended, by the same code as the fold.
+struct Trial<'a> {
+    base: Option<&'a RegionBooks>,
+    movements: BTreeMap<(Account, Date), Sides>,
+    months: BTreeMap<Month, MonthLines>,
+    net: Yuan,
+}
+
+impl<'a> Trial<'a> {
+    fn over(base: Option<&'a RegionBooks>) -> Self {
+        Trial {
+            base,
+            movements: BTreeMap::new(),
+            months: BTreeMap::new(),
+            net: base.map_or(Yuan::ZERO, |books| books.net),
+        }
+    }
+}
+
+impl Sums for Trial<'_> {
+    fn sides(&mut self, account: Account, date: Date) -> &mut Sides {
+        let base = self.base;
+        self.movements.entry((account, date)).or_insert_with(|| {
+            base.and_then(|books| books.movements.get(&(account, date)))
+                .copied()
+                .unwrap_or_default()
+        })
+    }
+
+    fn lines(&mut self, month: Month) -> &mut MonthLines {
+        let base = self.base;
+        self.months.entry(month).or_insert_with(|| {
+            base.and_then(|books| books.months.get(&month))
+                .cloned()
+                .unwrap_or_default()
+        })
+    }
+
+    fn net(&mut self) -> &mut Yuan {
+        &mut self.net
+    }
+}
+
+/// Folds an event's money: its postings into the account sides and the net, and its
+/// income and expenditure into its month's lines.
+fn fold_money(
+    sums: &mut impl Sums,
+    event: &Event,
+    transaction: &Transaction,
+    position: u64,
+) -> Result<(), FoldError> {
+    let date = event.business_date();
+    for posting in transaction.postings() {
+        let sides = sums.sides(posting.account, date);
+        match posting.side {
+            Side::Debit => add(&mut sides.debits, posting.amount, position)?,
+            Side::Credit => add(&mut sides.credits, posting.amount, position)?,
+        }
+        add(sums.net(), posting.signed_amount(), position)?;
+    }
+    fold_lines(sums.lines(Month::of(date)), event, transaction, position)
+}
+
+/// Folds an event's income and expenditure into its month's lines.
+fn fold_lines(
+    lines: &mut MonthLines,
+    event: &Event,
+    transaction: &Transaction,
+    position: u64,
+) -> Result<(), FoldError> {
+    let net = |accounts: &[Account]| net_credit(transaction, accounts, position);
+    match event {
+        Event::ContributionAssessed(_)
+        | Event::ContributionBackPaid(_)
+        | Event::ContributionAdjusted(_) => {
+            add(&mut lines.bmi_income, net(&BMI_ACCOUNTS)?, position)?;
+            let maternity = net(&[Account::BmiPooledMaternity])?;
+            add(&mut lines.bmi_income_maternity, maternity, position)?;
+            add(
+                &mut lines.maternity_fund_income,
+                net(&[Account::MaternityFund])?,
+                position,
+            )?;
+            add(
+                &mut lines.personal_account_income,
+                net(&[Account::PersonalAccounts])?,
+                position,
+            )?;
+            add(
+                &mut lines.mutual_aid_income,
+                net(&[Account::MutualAidFund])?,
+                position,
+            )?;
+        }
+        Event::ContributionCollected(collected) => {
+            add(&mut lines.collected, collected.amount, position)?
+        }
+        Event::MedicalClaimSettled(claim) => {
+            benefit_expenditure(lines, transaction, position)?;
+            add(&mut lines.maternity_medical, claim.paid, position)?;
+            lines.maternity_medical_person_times += 1;
+        }
+        Event::AllowanceGranted(granted) => {
+            benefit_expenditure(lines, transaction, position)?;
+            add(&mut lines.allowance, granted.amount, position)?;
+            lines.allowance_person_times += 1;
+        }
+        Event::AllowanceStopped(stopped) => {
+            benefit_expenditure(lines, transaction, position)?;
+            add(
+                &mut lines.allowance,
+                outflow(stopped.amount_withdrawn),
+                position,
+            )?;
+        }
+        Event::MaternityFundBalanceTransferred(transfer) => {
+            add(
+                &mut lines.maternity_balance_transferred,
+                transfer.amount,
+                position,
+            )?;
+        }
+        _ => {}
+    }
+    Ok(())
 }
 
 /// Whether an account carries a debit balance (assets) or a credit balance (funds).

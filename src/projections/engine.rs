@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
-use super::books::{BOOKS_VERSION, Books, BooksCheckpoint, FoldError};
+use super::books::{BOOKS_VERSION, Books, BooksCheckpoint, FoldError, TrialError};
 use super::stored::{self, DecodeError};
 use crate::domain::Event;
 use crate::domain::Rulebook;
@@ -250,6 +250,14 @@ impl Projector {
     pub fn rules_at_head(&self) -> Result<Arc<Rulebook>, ProjectionError> {
         self.catch_up()?;
         Ok(Arc::clone(&lock(&self.rules).1))
+    }
+
+    /// Folds `events` into a trial of the books at the head, without changing them (see
+    /// [`Books::try_fold`]): the outer error is the books' own, the inner one the events'.
+    pub fn try_fold(&self, events: &[Event]) -> Result<Result<(), TrialError>, ProjectionError> {
+        let mut working = lock(&self.working);
+        self.fold_working(&mut working)?;
+        Ok(working.try_fold(events))
     }
 
     /// The books at the log's head.
@@ -528,8 +536,13 @@ fn fold_event(
     stored_event: &EventRef<'_>,
     after: &mut dyn FnMut(&Books) -> Result<(), ProjectionError>,
 ) -> Result<(), ProjectionError> {
-    let event = stored::for_books(stored_event)?;
-    books.apply(stored_event.position, &event)?;
+    match stored::for_books(stored_event) {
+        Ok(event) => books.apply(stored_event.position, &event)?,
+        // The log's hash chain holds (it is verified on open), so these are the bytes that
+        // were appended: an event appended before commands were checked to read back. Its
+        // region is unknown; the books name it and go on.
+        Err(error) => books.skip_undecodable(stored_event.position, error.to_string())?,
+    }
     after(books)
 }
 

@@ -6,10 +6,13 @@
 use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
 
+use super::books::TrialError;
 use super::engine::{ProjectionError, Projector};
 use super::stored::{self, DecodeError};
 use crate::domain::{Command, Event, RegionId, Rejection, State, decide, evolve};
-use crate::log::{self, AppendRequest, Envelope, ExpectedVersion, Hash, Log};
+use crate::log::{
+    self, AppendRequest, Envelope, EventRef, ExpectedVersion, Hash, Log, NewEvent, codec,
+};
 
 /// How many times a command is decided again after a version conflict.
 pub const COMMAND_ATTEMPTS_MAX: u32 = 5;
@@ -64,6 +67,20 @@ pub enum ExecuteError {
     /// A decided event did not encode.
     #[error("event does not encode: {0}")]
     Encode(String),
+    /// A decided event would not read back from the log as it was decided: appending it
+    /// would leave an event that no reader or fold can take, for ever.
+    #[error(
+        "the {event_type} this command would append does not read back from the log ({reason}); nothing was appended"
+    )]
+    Unreadable {
+        /// The event's type.
+        event_type: String,
+        /// What failed.
+        reason: String,
+    },
+    /// The command's events would not fold into the books.
+    #[error("the events of this command would not fold into the books: {0}; nothing was appended")]
+    Unfoldable(#[from] TrialError),
     /// The streams kept moving under the command.
     #[error("the command's streams changed {attempts} times while it was decided; try again")]
     Contended {
@@ -247,6 +264,11 @@ impl Ledger {
                 .map(stored::to_new_event)
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(|error| ExecuteError::Encode(error.to_string()))?;
+            // The command path's invariant: an event is appended only if it reads back as
+            // decided and folds into the books. The log is append-only, so one event that
+            // fails either would stop its readers for ever.
+            let folded = read_back(&events, &new_events)?;
+            self.projector.try_fold(&folded)??;
             let request = Arc::new(AppendRequest {
                 command_id: meta.command_id.clone(),
                 request_digest: meta.request_digest,
@@ -436,6 +458,45 @@ impl Ledger {
         }
         Ok(events)
     }
+}
+
+/// Reads each encoded event back as the log will hand it out — its business date through
+/// the envelope's encoding, the whole payload, and the books' view of it — and checks that
+/// it is the event decided. Returns the books' views, for a trial fold.
+fn read_back(events: &[Event], new_events: &[NewEvent]) -> Result<Vec<Event>, ExecuteError> {
+    events
+        .iter()
+        .zip(new_events)
+        .map(|(event, new_event)| {
+            let unreadable = |reason: String| ExecuteError::Unreadable {
+                event_type: new_event.event_type.clone(),
+                reason,
+            };
+            let number = codec::date_to_number(new_event.business_date);
+            let business_date =
+                codec::date_from_number(number).map_err(|error| unreadable(error.to_string()))?;
+            if business_date != new_event.business_date {
+                return Err(unreadable(format!(
+                    "its business date {} reads back as {business_date}",
+                    new_event.business_date
+                )));
+            }
+            let stored_event = EventRef {
+                position: 0,
+                stream_id: &new_event.stream_id,
+                event_type: &new_event.event_type,
+                schema_version: new_event.schema_version,
+                business_date,
+                payload: &new_event.payload,
+            };
+            let decoded =
+                stored::from_event_ref(&stored_event).map_err(|error| unreadable(error.reason))?;
+            if decoded != *event {
+                return Err(unreadable("it reads back as another event".to_owned()));
+            }
+            stored::for_books(&stored_event).map_err(|error| unreadable(error.reason))
+        })
+        .collect()
 }
 
 /// Appends the shipped rulebook as genesis events, in commands of at most the log's limit.

@@ -20,8 +20,8 @@ pub mod report;
 pub mod stored;
 
 pub use books::{
-    BOOKS_VERSION, Books, BooksCheckpoint, BooksCheckpointRef, FoldError, InsuredChange,
-    MonthLines, RegionBooks, Sides, is_asset, normal_balance,
+    BOOKS_VERSION, Books, BooksCheckpoint, BooksCheckpointRef, Damage, FoldError, InsuredChange,
+    MonthLines, RegionBooks, Sides, TrialError, is_asset, normal_balance,
 };
 pub use engine::{
     CHECKPOINT_CHUNK_BYTES_MAX, CHECKPOINT_EVENTS, ProjectionError, Projector,

@@ -26,7 +26,7 @@ pub struct TestServer {
     pub log: Arc<Log>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<Result<(), ServeError>>>,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 impl TestServer {
@@ -46,6 +46,24 @@ impl TestServer {
             .await
             .unwrap()
             .unwrap();
+        config.ledger = Some(Arc::new(ledger));
+        Self::start_on(dir, log, config).await
+    }
+
+    /// Stops the server and starts a new one over the same data directory, the log and
+    /// the books opened again from disk, as a restart of the service would.
+    pub async fn restart_ledger(mut self, mut config: ServerConfig) -> Self {
+        self.stop().await.unwrap();
+        let TestServer { dir, log, .. } = self;
+        drop(log);
+        let path = dir.path().to_owned();
+        let (log, ledger) = tokio::task::spawn_blocking(move || {
+            let log = Arc::new(Log::open(&LogConfig::new(&path)).unwrap());
+            let ledger = Ledger::open(Arc::clone(&log), &path.join("projections")).unwrap();
+            (log, ledger)
+        })
+        .await
+        .unwrap();
         config.ledger = Some(Arc::new(ledger));
         Self::start_on(dir, log, config).await
     }
@@ -74,7 +92,7 @@ impl TestServer {
             log,
             stop: Some(stop),
             task: Some(task),
-            _dir: dir,
+            dir,
         }
     }
 

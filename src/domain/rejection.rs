@@ -432,6 +432,19 @@ pub enum Rejection {
         /// The person listed again.
         person: PersonId,
     },
+    /// An employer acts only on its own employees. Says nothing of who else employs the
+    /// person (the caller may be an employer).
+    #[error(
+        "{field}: person {person} is not an employee of {employer}; an employer acts only on its own employees"
+    )]
+    NotOwnEmployee {
+        /// The list or field naming the person.
+        field: &'static str,
+        /// The person.
+        person: PersonId,
+        /// The employer the request acts for.
+        employer: EmployerId,
+    },
 }
 
 impl Rejection {
@@ -488,6 +501,7 @@ impl Rejection {
             Rejection::PersonRegionMismatch { .. } => "PersonRegionMismatch",
             Rejection::InBatch { .. } => "InBatch",
             Rejection::DuplicatePerson { .. } => "DuplicatePerson",
+            Rejection::NotOwnEmployee { .. } => "NotOwnEmployee",
         }
     }
 }
@@ -551,6 +565,11 @@ mod tests {
             Rejection::TooManyEvents {
                 count: 1001,
                 max: 1000,
+            },
+            Rejection::NotOwnEmployee {
+                field: "lines",
+                person: PersonId::new("wu"),
+                employer: EmployerId::new("lz-firm"),
             },
         ];
         let rendered: Vec<String> = samples.iter().map(ToString::to_string).collect();

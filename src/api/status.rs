@@ -43,7 +43,8 @@ pub fn rejection_code(rejection: &Rejection) -> Code {
         | Rejection::NoBabies { .. }
         | Rejection::TooManyEvents { .. }
         | Rejection::InvalidMonth { .. }
-        | Rejection::DuplicatePerson { .. } => Code::InvalidArgument,
+        | Rejection::DuplicatePerson { .. }
+        | Rejection::OverrideWithoutReason { .. } => Code::InvalidArgument,
         Rejection::UnknownRegion { .. }
         | Rejection::EmployerNotRegistered { .. }
         | Rejection::PersonNotEnrolled { .. } => Code::NotFound,
@@ -81,7 +82,9 @@ pub fn rejection_code(rejection: &Rejection) -> Code {
         | Rejection::PrenatalQuotaExhausted { .. }
         | Rejection::DeliveryAlreadySettled { .. }
         | Rejection::EmployerOutsideRegion { .. }
-        | Rejection::PersonRegionMismatch { .. } => Code::FailedPrecondition,
+        | Rejection::PersonRegionMismatch { .. }
+        | Rejection::SameBirthAlreadyGranted { .. }
+        | Rejection::NothingToOverride { .. } => Code::FailedPrecondition,
     }
 }
 

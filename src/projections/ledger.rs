@@ -8,7 +8,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use super::engine::{ProjectionError, Projector};
 use super::stored::{self, DecodeError};
-use crate::domain::{Command, Event, RegionId, Rejection, State, decide, evolve};
+use crate::domain::state::evolve_recorded;
+use crate::domain::{Command, Event, RegionId, Rejection, State, decide};
 use crate::log::{self, AppendRequest, Envelope, ExpectedVersion, Hash, Log};
 
 /// How many times a command is decided again after a version conflict.
@@ -377,7 +378,7 @@ impl Ledger {
             if envelope.position > position {
                 return Ok((last, version));
             }
-            evolve(state, event);
+            evolve_recorded(state, event, envelope.position);
             visit(envelope, event);
             (last, version) = (envelope.position, envelope.stream_version);
         }
@@ -401,7 +402,7 @@ impl Ledger {
             let event = stored::from_envelope(&envelope)?;
             let past = envelope.position > position;
             if !past {
-                evolve(state, &event);
+                evolve_recorded(state, &event, envelope.position);
                 visit(&envelope, &event);
                 (last, version) = (envelope.position, envelope.stream_version);
             }

@@ -87,7 +87,8 @@ macro_rules! command_service {
                     &self,
                     request: Request<$request>,
                 ) -> Result<Response<proto::CommandReply>, Status> {
-                    // Most rights are fixed; an allowance's depends on what it asks.
+                    // An allowance's right depends on what it asks; the other RPCs' rights
+                    // are fixed and do not read the request (hence the allow).
                     #[allow(unused_variables)]
                     let $message = request.get_ref();
                     let right: Right = $right;

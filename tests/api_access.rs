@@ -401,3 +401,88 @@ async fn command_rights_follow_roles_and_scopes() {
         Code::Ok
     );
 }
+
+/// Regression (issue 19): an employer's token could `DeclareBases` for a person employed by
+/// another employer (accepted, OK). An employer acts only on its own employees: a line for
+/// another employer's employee, or for a person enrolled nowhere, is PERMISSION_DENIED and
+/// appends nothing, while the same token declares its own employee's base. Enrolling, the
+/// employer's other write, is confined to its own employer id already (an employer cannot
+/// enroll a person with another employer).
+#[tokio::test]
+async fn an_employer_token_declares_bases_only_for_its_own_employees() {
+    use fundledger::api::client::{
+        CommandHeader, DeclareBasesRequest, DeclaredWage, EmployerCategory, EnrollRequest,
+        PersonKind, RegisterEmployerRequest,
+    };
+    let server = TestServer::start_ledger(ServerConfig {
+        access: Some(access_config()),
+        ..ServerConfig::default()
+    })
+    .await;
+    let header = |id: &str| {
+        Some(CommandHeader {
+            command_id: id.to_owned(),
+            expected: Vec::new(),
+        })
+    };
+    let register = |id: &str, employer: &str| RegisterEmployerRequest {
+        header: header(id),
+        employer_id: employer.to_owned(),
+        region: "beijing".to_owned(),
+        category: EmployerCategory::Enterprise as i32,
+        name: employer.to_owned(),
+        registered_on: "2020-01-01".to_owned(),
+        average_monthly_wage: "9000.00".to_owned(),
+    };
+    let enroll = |id: &str, person: &str, employer: &str| EnrollRequest {
+        header: header(id),
+        person_id: person.to_owned(),
+        region: "beijing".to_owned(),
+        employer_id: employer.to_owned(),
+        kind: PersonKind::Employee as i32,
+        enrolled_on: "2020-01-02".to_owned(),
+    };
+    let declare = |id: &str, person: &str| DeclareBasesRequest {
+        header: header(id),
+        employer_id: "E1".to_owned(),
+        region: "beijing".to_owned(),
+        year: 2020,
+        lines: vec![DeclaredWage {
+            person_id: person.to_owned(),
+            wage: "8000.00".to_owned(),
+        }],
+        employer_average_monthly_wage: String::new(),
+        declared_on: "2020-01-05".to_owned(),
+    };
+    let mut operator = server.commands(Some("operator-token")).await;
+    operator
+        .register_employer(register("s1", "E2"))
+        .await
+        .unwrap();
+    operator.enroll(enroll("s2", "P2", "E2")).await.unwrap();
+    let mut hr = server.commands(Some("employer-token")).await;
+    hr.register_employer(register("s3", "E1")).await.unwrap();
+    hr.enroll(enroll("s4", "P1", "E1")).await.unwrap();
+    let head = server.log.head();
+
+    for (id, stranger) in [("d1", "P2"), ("d2", "nobody")] {
+        let refused = hr.declare_bases(declare(id, stranger)).await.unwrap_err();
+        assert_eq!(refused.code(), Code::PermissionDenied, "{refused:?}");
+        assert!(
+            refused
+                .message()
+                .contains(&format!("person {stranger} is not an employee of E1")),
+            "{refused:?}"
+        );
+        assert!(
+            !refused.message().contains("E2"),
+            "the refusal does not tell an employer who employs the person: {refused:?}"
+        );
+    }
+    let refused = hr.enroll(enroll("d3", "P3", "E2")).await.unwrap_err();
+    assert_eq!(refused.code(), Code::PermissionDenied, "{refused:?}");
+    assert_eq!(server.log.head(), head, "no refused call appended anything");
+
+    hr.declare_bases(declare("d4", "P1")).await.unwrap();
+    assert!(server.log.head().position > head.position);
+}

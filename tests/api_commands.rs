@@ -87,6 +87,7 @@ fn allowance_request(id: &str, granted_on: &str) -> PayAllowanceRequest {
         babies: 1,
         granted_on: granted_on.to_owned(),
         miscarriage_months: 0,
+        override_reason: String::new(),
     }
 }
 
@@ -509,5 +510,135 @@ async fn rebuild_and_checkpoint_over_the_network() {
     assert_eq!(
         (checkpoint.position, checkpoint.generation),
         (server.log.head().position, 2)
+    );
+}
+
+/// Regression (issue 19): `PayAllowance` for the same mother and the same delivery date
+/// under a new birth id was paid again. Over the network, with tokens: the benefits desk's
+/// second grant is FAILED_PRECONDITION naming the first grant's birth id and log position;
+/// only an operator may override (the desk sending a reason is PERMISSION_DENIED), the
+/// override needs a non-blank reason and something to override, and the grant records the
+/// reason and the grant it overrode. Nothing refused appends anything.
+#[tokio::test]
+async fn a_second_allowance_for_the_same_birth_names_the_first_and_only_an_operator_overrides() {
+    let entry = |role: &str| {
+        format!(
+            "[[token]]\nname = \"{role}\"\nrole = \"{role}\"\nsha256 = \"{}\"\n\n",
+            api_server::token_digest(&format!("{role}-token"))
+        )
+    };
+    let access = fundledger::api::access::AccessConfig::parse(
+        &[entry("benefits_desk"), entry("operator")].concat(),
+    )
+    .unwrap();
+    let server = TestServer::start_ledger(ServerConfig {
+        access: Some(access),
+        ..ServerConfig::default()
+    })
+    .await;
+    let mut operator = server.commands(Some("operator-token")).await;
+    let mut desk = server.commands(Some("benefits_desk-token")).await;
+    answered(operator.register_employer(RegisterEmployerRequest {
+        header: header("register-bj"),
+        employer_id: "bj-firm".to_owned(),
+        region: "beijing".to_owned(),
+        category: EmployerCategory::Enterprise as i32,
+        name: "北京示例有限公司".to_owned(),
+        registered_on: "2021-01-02".to_owned(),
+        average_monthly_wage: "10000.00".to_owned(),
+    }))
+    .await;
+    answered(operator.enroll(EnrollRequest {
+        header: header("enroll-chen"),
+        person_id: "chen".to_owned(),
+        region: "beijing".to_owned(),
+        employer_id: "bj-firm".to_owned(),
+        kind: PersonKind::Employee as i32,
+        enrolled_on: "2021-01-02".to_owned(),
+    }))
+    .await;
+    let allowance =
+        |id: &str, birth_id: &str, birth_date: &str, reason: &str| PayAllowanceRequest {
+            header: header(id),
+            person_id: "chen".to_owned(),
+            employer_id: "bj-firm".to_owned(),
+            region: "beijing".to_owned(),
+            birth_id: birth_id.to_owned(),
+            birth_date: birth_date.to_owned(),
+            delivery: Delivery::Vaginal as i32,
+            difficult: false,
+            babies: 1,
+            granted_on: "2022-03-10".to_owned(),
+            miscarriage_months: 0,
+            override_reason: reason.to_owned(),
+        };
+    let first = appended(
+        desk.pay_allowance(allowance("b1", "chen-b1", "2022-03-01", "")),
+        &["AllowanceGranted"],
+    )
+    .await;
+    // Beijing 2022: 98 + 60 = 158 days; 10000 × 158 / 30 = 52666.67
+    assert!(first.events[0].json.contains("\"amount\":\"52666.67\""));
+    let first_position = first.events[0].position;
+    let head = server.log.head();
+
+    let again = refused(
+        desk.pay_allowance(allowance("b2", "chen-b2", "2022-03-01", "")),
+        Code::FailedPrecondition,
+    )
+    .await;
+    assert!(
+        again.message().starts_with("SameBirthAlreadyGranted")
+            && again.message().contains("granted as chen-b1")
+            && again
+                .message()
+                .contains(&format!("granted at position {first_position}")),
+        "{}",
+        again.message()
+    );
+    refused(
+        desk.pay_allowance(allowance(
+            "b3",
+            "chen-b2",
+            "2022-03-01",
+            "twins' records split",
+        )),
+        Code::PermissionDenied,
+    )
+    .await;
+    refused(
+        operator.pay_allowance(allowance("b4", "chen-b2", "2022-03-01", "   ")),
+        Code::InvalidArgument,
+    )
+    .await;
+    // 2022-03-01 + 181 days = 2022-08-29: another birth, nothing to override.
+    let nothing = refused(
+        operator.pay_allowance(allowance("b5", "chen-b3", "2022-08-29", "just in case")),
+        Code::FailedPrecondition,
+    )
+    .await;
+    assert!(
+        nothing.message().starts_with("NothingToOverride"),
+        "{}",
+        nothing.message()
+    );
+    assert_eq!(server.log.head(), head, "no refused call appended anything");
+
+    let overridden = appended(
+        operator.pay_allowance(allowance(
+            "b6",
+            "chen-b2",
+            "2022-03-01",
+            "the first grant was paid to a closed account",
+        )),
+        &["AllowanceGranted"],
+    )
+    .await;
+    let json = &overridden.events[0].json;
+    assert!(
+        json.contains("\"reason\":\"the first grant was paid to a closed account\"")
+            && json.contains("\"first_birth_id\":\"chen-b1\"")
+            && json.contains(&format!("\"first_position\":{first_position}")),
+        "{json}"
     );
 }

@@ -5,7 +5,7 @@
 //!
 //! The proptests run with a fixed seed. `FUNDLEDGER_HOSTILE_CASES=N` sets how many requests
 //! each one sends (CI: the defaults below); the README's fuzz command runs them at 100,000:
-//! `FUNDLEDGER_HOSTILE_CASES=100000 cargo test --release --test api_hostile -- --nocapture`.
+//! `FUNDLEDGER_HOSTILE_CASES=100000 cargo test --test api_hostile -- --nocapture`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod api_server;
@@ -349,6 +349,7 @@ fn request() -> impl Strategy<Value = Request> {
                         babies,
                         granted_on,
                         miscarriage_months,
+                        override_reason: String::new(),
                     })
                 }
             ),

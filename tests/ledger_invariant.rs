@@ -126,6 +126,7 @@ proptest! {
                     miscarriage_months: None,
                 },
                 granted_on: date,
+                override_reason: None,
             }.into())?;
         }
         let head = ledger.log().head().position;

@@ -248,7 +248,7 @@ fn append_tampered(
 ) -> u64 {
     let envelope = ledger.log().get(position).unwrap().unwrap();
     let event = stored::from_envelope(&envelope).unwrap();
-    let mut payload = codec::encode_payload(&StoredEvent::V1(event)).unwrap();
+    let mut payload = codec::encode_payload(&StoredEvent::V2(event)).unwrap();
     let at = payload
         .windows(from.len())
         .rposition(|window| window == from.as_bytes())

@@ -1,5 +1,5 @@
-//! Golden fixtures of the stored event schema: payloads written by schema 1, committed,
-//! must decode to the same events forever. A change to a domain event that alters how
+//! Golden fixtures of the stored event schemas: payloads written by schemas 1 and 2,
+//! committed, must decode to the same events forever. A change to a domain event that alters how
 //! history decodes fails here; it needs a new `StoredEvent` version instead.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -8,17 +8,27 @@ mod support;
 use std::collections::BTreeMap;
 
 use fundledger::domain::command::amend_rule::{AmendRule, EmployerRef};
+use fundledger::domain::command::pay_allowance::PayAllowance;
 use fundledger::domain::command::resume::ResumeEnrollment;
 use fundledger::domain::command::terminate::TerminateEnrollment;
 use fundledger::domain::scenarios::Step;
-use fundledger::domain::{Command, Confidence, EmployerId, PersonId, RegionId};
+use fundledger::domain::{
+    Birth, BirthId, Command, Confidence, Delivery, EmployerId, PersonId, RegionId,
+};
+use fundledger::log::EventRef;
 use fundledger::log::codec;
-use fundledger::projections::stored::{STORED_SCHEMA_VERSION, StoredEvent};
+use fundledger::projections::stored::{self, STORED_SCHEMA_VERSION_V1, StoredEvent};
 
 const FIXTURE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/tests/fixtures/stored_events_v1.jsonl"
 );
+const FIXTURE_V2: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/stored_events_v2.jsonl"
+);
+/// The key of the schema-2 fixture's grant that records an override.
+const OVERRIDE_KEY: &str = "AllowanceGranted with an override";
 
 /// Every committed schema-1 payload decodes to the event recorded beside it.
 #[test]
@@ -31,15 +41,37 @@ fn stored_v1_fixtures_decode_forever() {
         let payload = hex::decode(record["payload_hex"].as_str().unwrap()).unwrap();
         assert_eq!(
             record["schema_version"].as_u64(),
-            Some(u64::from(STORED_SCHEMA_VERSION))
+            Some(u64::from(STORED_SCHEMA_VERSION_V1))
         );
-        let StoredEvent::V1(event) = codec::decode_payload::<StoredEvent>(&payload).unwrap();
-        assert_eq!(event.event_type(), record["event_type"].as_str().unwrap());
+        let StoredEvent::V1(event) = codec::decode_payload::<StoredEvent>(&payload).unwrap() else {
+            panic!("a schema-1 payload decodes as StoredEvent::V1: {line}");
+        };
         assert_eq!(
             serde_json::to_value(&event).unwrap(),
             record["event"],
             "{line}"
         );
+        // And reads as today's domain event, with no override recorded, through the log's
+        // read path and the books' (which steps over what they do not read).
+        let event = event.into_domain();
+        assert_eq!(event.event_type(), record["event_type"].as_str().unwrap());
+        let stored_event = EventRef {
+            position: 1,
+            stream_id: &event.stream_id(),
+            event_type: event.event_type(),
+            schema_version: STORED_SCHEMA_VERSION_V1,
+            business_date: event.business_date(),
+            payload: &payload,
+        };
+        assert_eq!(stored::from_event_ref(&stored_event).unwrap(), event);
+        let for_books = stored::for_books(&stored_event).unwrap();
+        assert_eq!(
+            (for_books.event_type(), for_books.region()),
+            (event.event_type(), event.region())
+        );
+        if let fundledger::domain::Event::AllowanceGranted(granted) = &event {
+            assert_eq!(granted.overrode, None);
+        }
         types.push(event.event_type());
     }
     // One fixture per event type: all 19.
@@ -50,16 +82,60 @@ fn stored_v1_fixtures_decode_forever() {
     );
 }
 
-/// Writes the fixture from the canonical scenarios: one payload per event type. Run once
-/// per new schema version (`cargo test --test stored_fixtures -- --ignored`), then commit.
+/// Every committed schema-2 payload decodes to the event recorded beside it, among them
+/// an allowance granted under an operator's override, which records the reason and the
+/// grant it overrode.
+#[test]
+fn stored_v2_fixtures_decode_forever() {
+    let text = std::fs::read_to_string(FIXTURE_V2)
+        .expect("the committed fixture (write it once with --ignored write_stored_v2_fixtures)");
+    let mut types = Vec::new();
+    let mut overrides = 0;
+    for line in text.lines() {
+        let record: serde_json::Value = serde_json::from_str(line).unwrap();
+        let payload = hex::decode(record["payload_hex"].as_str().unwrap()).unwrap();
+        assert_eq!(record["schema_version"].as_u64(), Some(2));
+        let StoredEvent::V2(event) = codec::decode_payload::<StoredEvent>(&payload).unwrap() else {
+            panic!("a schema-2 payload decodes as StoredEvent::V2: {line}");
+        };
+        assert_eq!(event.event_type(), record["event_type"].as_str().unwrap());
+        assert_eq!(
+            serde_json::to_value(&event).unwrap(),
+            record["event"],
+            "{line}"
+        );
+        if let fundledger::domain::Event::AllowanceGranted(granted) = &event
+            && let Some(overrode) = &granted.overrode
+        {
+            assert!(!overrode.reason.trim().is_empty());
+            assert!(overrode.first_position.is_some());
+            overrides += 1;
+        }
+        types.push(event.event_type());
+    }
+    assert_eq!(overrides, 1, "one grant records an override");
+    types.sort();
+    types.dedup();
+    assert_eq!(
+        types.len(),
+        19,
+        "fixtures cover every event type: {types:?}"
+    );
+}
+
+/// Writes the fixture of today's schema (2) from the canonical scenarios: one payload per
+/// event type, and a grant under an operator's override. Run once per new schema version
+/// (`cargo test --test stored_fixtures -- --ignored`), then commit; the fixtures of older
+/// schemas are never rewritten.
 #[test]
 #[ignore = "writes the committed fixture"]
-fn write_stored_v1_fixtures() {
+fn write_stored_v2_fixtures() {
     let (_dir, ledger) = support::ledger::temp_ledger();
     for scenario in fundledger::domain::scenarios::canonical() {
         support::ledger::run(&ledger, &scenario);
     }
-    // The three event types the scenarios do not produce.
+    // The three event types the scenarios do not produce, and a second grant for tj-li's
+    // birth of 2024-07-15 under a new birth id, overridden by an operator.
     let date = jiff::civil::date;
     let extra: Vec<(&str, Command)> = vec![
         (
@@ -98,6 +174,27 @@ fn write_stored_v1_fixtures() {
             }
             .into(),
         ),
+        (
+            "fixture-same-birth-override",
+            PayAllowance {
+                person: PersonId::new("tj-li"),
+                employer: EmployerId::new("tj-firm"),
+                region: RegionId::new("tianjin"),
+                birth: Birth {
+                    id: BirthId::new("tj-li-birth-1b"),
+                    date: date(2024, 7, 15),
+                    delivery: Delivery::Vaginal,
+                    difficult: false,
+                    babies: 1,
+                    miscarriage_months: None,
+                },
+                granted_on: date(2024, 8, 1),
+                override_reason: Some(
+                    "fixture: the first grant was paid to a closed bank account".to_owned(),
+                ),
+            }
+            .into(),
+        ),
     ];
     for (command_id, command) in extra {
         support::ledger::execute(
@@ -111,21 +208,30 @@ fn write_stored_v1_fixtures() {
     let mut first: BTreeMap<String, String> = BTreeMap::new();
     for envelope in ledger.log().read_range(1, u64::MAX) {
         let envelope = envelope.unwrap();
-        if first.contains_key(&envelope.event_type) {
+        let StoredEvent::V2(event) =
+            codec::decode_payload::<StoredEvent>(&envelope.payload).unwrap()
+        else {
+            panic!("today's ledger writes schema 2");
+        };
+        let key = match &event {
+            fundledger::domain::Event::AllowanceGranted(granted) if granted.overrode.is_some() => {
+                OVERRIDE_KEY.to_owned()
+            }
+            _ => envelope.event_type.clone(),
+        };
+        if first.contains_key(&key) {
             continue;
         }
-        let StoredEvent::V1(event) =
-            codec::decode_payload::<StoredEvent>(&envelope.payload).unwrap();
         let line = serde_json::json!({
             "event_type": envelope.event_type,
             "schema_version": envelope.schema_version,
             "payload_hex": hex::encode(&envelope.payload),
             "event": serde_json::to_value(&event).unwrap(),
         });
-        first.insert(envelope.event_type.clone(), line.to_string());
+        first.insert(key, line.to_string());
     }
     let text: String = first.values().map(|line| format!("{line}\n")).collect();
-    std::fs::write(FIXTURE, text).unwrap();
+    std::fs::write(FIXTURE_V2, text).unwrap();
     eprintln!(
         "wrote {} event types: {:?}",
         first.len(),

@@ -115,6 +115,10 @@ pub enum Right {
     MedicalClaim,
     /// Pay a maternity allowance.
     PayAllowance,
+    /// Pay a maternity allowance although one was granted for the same birth (the request
+    /// carries an override reason, recorded on the grant). A right of its own so that the
+    /// desk that pays cannot also waive the one-allowance-per-birth rule.
+    OverrideSameBirth,
     /// Read a region's books: balances, lines, statistics, risk band.
     ReadBooks,
     /// Read an employer's contributions and arrears (scoped to the employer).
@@ -158,6 +162,7 @@ impl Right {
                 Employer,
             ],
             Right::PayAllowance => &[BenefitsDesk],
+            Right::OverrideSameBirth => &[Operator],
         }
     }
 }
@@ -591,6 +596,7 @@ mod tests {
             Right::CloseFund,
             Right::MedicalClaim,
             Right::PayAllowance,
+            Right::OverrideSameBirth,
         ];
         for right in writes {
             assert!(!right.roles().is_empty(), "{right:?} has a role");

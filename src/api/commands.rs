@@ -74,10 +74,11 @@ pub fn appended(envelope: &Envelope, event: &Event) -> proto::AppendedEvent {
     }
 }
 
-/// The service: per RPC, its request type, the right it needs, the scope check, and the
-/// conversion. Each RPC authorizes, checks the scope, converts, and runs.
+/// The service: per RPC, its request type, the right it needs (an expression that may read
+/// the request as `$message`), the scope check, and the conversion. Each RPC authorizes,
+/// checks the scope, converts, and runs.
 macro_rules! command_service {
-    ($($name:ident, $request:ty, $right:expr, |$caller:ident, $message:ident| $scope:expr, $convert:expr;)*) => {
+    ($($name:ident, $request:ty, |$caller:ident, $message:ident| $right:expr, $scope:expr, $convert:expr;)*) => {
         #[tonic::async_trait]
         impl CommandService for Commands {
             $(
@@ -86,7 +87,12 @@ macro_rules! command_service {
                     &self,
                     request: Request<$request>,
                 ) -> Result<Response<proto::CommandReply>, Status> {
-                    let $caller = authorize(&request, $right)?;
+                    // An allowance's right depends on what it asks; the other RPCs' rights
+                    // are fixed and do not read the request (hence the allow).
+                    #[allow(unused_variables)]
+                    let $message = request.get_ref();
+                    let right: Right = $right;
+                    let $caller = authorize(&request, right)?;
                     let $message = request.into_inner();
                     $scope?;
                     let command = $convert(&$message)?;
@@ -107,37 +113,47 @@ fn unscoped(_caller: &Caller) -> Result<(), Status> {
     Ok(())
 }
 
+/// An allowance with an override reason needs the operator's right to override, not the
+/// desk's right to pay.
+fn allowance_right(message: &proto::PayAllowanceRequest) -> Right {
+    if message.override_reason.is_empty() {
+        Right::PayAllowance
+    } else {
+        Right::OverrideSameBirth
+    }
+}
+
 command_service! {
-    register_employer, proto::RegisterEmployerRequest, Right::RegisterEmployer,
-        |caller, message| caller.require_employer(&message.employer_id), convert::register_employer;
-    enroll, proto::EnrollRequest, Right::Enroll,
-        |caller, message| caller.require_employer(&message.employer_id), convert::enroll;
-    migrate_enrollments, proto::MigrateEnrollmentsRequest, Right::AmendRule,
-        |caller, message| unscoped(&caller), convert::migrate;
-    suspend_enrollment, proto::EnrollmentStatusRequest, Right::ChangeEnrollmentStatus,
-        |caller, message| unscoped(&caller), convert::suspend;
-    resume_enrollment, proto::EnrollmentStatusRequest, Right::ChangeEnrollmentStatus,
-        |caller, message| unscoped(&caller), convert::resume;
-    terminate_enrollment, proto::EnrollmentStatusRequest, Right::ChangeEnrollmentStatus,
-        |caller, message| unscoped(&caller), convert::terminate;
-    declare_bases, proto::DeclareBasesRequest, Right::DeclareBase,
-        |caller, message| caller.require_employer(&message.employer_id), convert::declare_bases;
-    assess_contributions, proto::AssessContributionsRequest, Right::Assess,
-        |caller, message| unscoped(&caller), convert::assess;
-    collect_contribution, proto::CollectContributionRequest, Right::Collect,
-        |caller, message| unscoped(&caller), convert::collect;
-    back_pay_contributions, proto::AssessContributionsRequest, Right::BackPay,
-        |caller, message| unscoped(&caller), convert::back_pay;
-    amend_rule, proto::AmendRuleRequest, Right::AmendRule,
-        |caller, message| unscoped(&caller), convert::amend_rule;
-    settle_clearance, proto::SettleClearanceRequest, Right::SettleClearance,
-        |caller, message| unscoped(&caller), convert::settle_clearance;
-    transfer_maternity_balance, proto::TransferMaternityBalanceRequest, Right::Transfer,
-        |caller, message| unscoped(&caller), convert::transfer;
-    close_maternity_fund, proto::CloseMaternityFundRequest, Right::CloseFund,
-        |caller, message| unscoped(&caller), convert::close_fund;
-    settle_medical_claim, proto::SettleMedicalClaimRequest, Right::MedicalClaim,
-        |caller, message| caller.require_institution(&message.institution), convert::medical_claim;
-    pay_allowance, proto::PayAllowanceRequest, Right::PayAllowance,
-        |caller, message| unscoped(&caller), convert::pay_allowance;
+    register_employer, proto::RegisterEmployerRequest,
+        |caller, message| Right::RegisterEmployer, caller.require_employer(&message.employer_id), convert::register_employer;
+    enroll, proto::EnrollRequest,
+        |caller, message| Right::Enroll, caller.require_employer(&message.employer_id), convert::enroll;
+    migrate_enrollments, proto::MigrateEnrollmentsRequest,
+        |caller, message| Right::AmendRule, unscoped(&caller), convert::migrate;
+    suspend_enrollment, proto::EnrollmentStatusRequest,
+        |caller, message| Right::ChangeEnrollmentStatus, unscoped(&caller), convert::suspend;
+    resume_enrollment, proto::EnrollmentStatusRequest,
+        |caller, message| Right::ChangeEnrollmentStatus, unscoped(&caller), convert::resume;
+    terminate_enrollment, proto::EnrollmentStatusRequest,
+        |caller, message| Right::ChangeEnrollmentStatus, unscoped(&caller), convert::terminate;
+    declare_bases, proto::DeclareBasesRequest,
+        |caller, message| Right::DeclareBase, caller.require_employer(&message.employer_id), convert::declare_bases;
+    assess_contributions, proto::AssessContributionsRequest,
+        |caller, message| Right::Assess, unscoped(&caller), convert::assess;
+    collect_contribution, proto::CollectContributionRequest,
+        |caller, message| Right::Collect, unscoped(&caller), convert::collect;
+    back_pay_contributions, proto::AssessContributionsRequest,
+        |caller, message| Right::BackPay, unscoped(&caller), convert::back_pay;
+    amend_rule, proto::AmendRuleRequest,
+        |caller, message| Right::AmendRule, unscoped(&caller), convert::amend_rule;
+    settle_clearance, proto::SettleClearanceRequest,
+        |caller, message| Right::SettleClearance, unscoped(&caller), convert::settle_clearance;
+    transfer_maternity_balance, proto::TransferMaternityBalanceRequest,
+        |caller, message| Right::Transfer, unscoped(&caller), convert::transfer;
+    close_maternity_fund, proto::CloseMaternityFundRequest,
+        |caller, message| Right::CloseFund, unscoped(&caller), convert::close_fund;
+    settle_medical_claim, proto::SettleMedicalClaimRequest,
+        |caller, message| Right::MedicalClaim, caller.require_institution(&message.institution), convert::medical_claim;
+    pay_allowance, proto::PayAllowanceRequest,
+        |caller, message| allowance_right(message), unscoped(&caller), convert::pay_allowance;
 }

@@ -617,6 +617,10 @@ pub fn pay_allowance(message: &proto::PayAllowanceRequest) -> Result<Command, St
             },
         },
         granted_on: date("granted_on", &message.granted_on)?,
+        override_reason: match message.override_reason.as_str() {
+            "" => None,
+            reason => Some(text("override_reason", reason)?),
+        },
     }
     .into())
 }

@@ -54,6 +54,6 @@ pub use events::{
 pub use server::{
     GRPC_CONCURRENCY_PER_CONNECTION_MAX, GRPC_KEEPALIVE_INTERVAL_SECONDS,
     GRPC_KEEPALIVE_TIMEOUT_SECONDS, GRPC_MESSAGE_BYTES_MAX, GRPC_REQUEST_TIMEOUT_SECONDS,
-    SHUTDOWN_GRACE_SECONDS, ServeError, ServerConfig, TLS_FILE_BYTES_MAX, TlsConfig, serve,
-    serve_with_shutdown,
+    SHUTDOWN_GRACE_SECONDS, ServeError, ServerConfig, TLS_FILE_BYTES_MAX, TlsConfig,
+    refuse_exposed_local_trust, serve, serve_with_shutdown,
 };

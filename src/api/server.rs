@@ -179,7 +179,7 @@ pub async fn serve(
     listen: SocketAddr,
     config: ServerConfig,
 ) -> Result<(), ServeError> {
-    refuse_exposed_local_trust(listen, &config)?;
+    refuse_exposed_local_trust(listen, config.access.as_ref())?;
     let listener = tokio::net::TcpListener::bind(listen).await?;
     serve_with_shutdown(Arc::clone(&log), listener, config, shutdown_signal()).await?;
     log.shutdown()?;
@@ -187,12 +187,13 @@ pub async fn serve(
     Ok(())
 }
 
-/// Refuses local trust on an address other hosts can reach.
-fn refuse_exposed_local_trust(
+/// Refuses local trust (no access config) on an address other hosts can reach. It reads
+/// nothing and writes nothing, so a caller can ask before it opens the data directory.
+pub fn refuse_exposed_local_trust(
     address: SocketAddr,
-    config: &ServerConfig,
+    access: Option<&AccessConfig>,
 ) -> Result<(), ServeError> {
-    if config.access.is_none() && !address.ip().is_loopback() {
+    if access.is_none() && !address.ip().is_loopback() {
         return Err(ServeError::LocalTrustNotLoopback { address });
     }
     Ok(())
@@ -200,7 +201,7 @@ fn refuse_exposed_local_trust(
 
 /// Refuses local trust off loopback, and warns loudly about what is insecure.
 fn check_exposure(address: SocketAddr, config: &ServerConfig) -> Result<(), ServeError> {
-    refuse_exposed_local_trust(address, config)?;
+    refuse_exposed_local_trust(address, config.access.as_ref())?;
     match &config.access {
         None => tracing::warn!(
             %address,

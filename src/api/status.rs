@@ -24,8 +24,9 @@ pub fn from_log(error: log::Error) -> Status {
 }
 
 /// The status code of a domain refusal: malformed values are INVALID_ARGUMENT, unknown
-/// entities NOT_FOUND, broken invariants of our own INTERNAL, and every other refusal of a
-/// valid request FAILED_PRECONDITION.
+/// entities NOT_FOUND, broken invariants of our own INTERNAL, an employer acting beyond its
+/// own employees PERMISSION_DENIED, and every other refusal of a valid request
+/// FAILED_PRECONDITION.
 pub fn rejection_code(rejection: &Rejection) -> Code {
     match rejection {
         Rejection::MalformedAmount { .. }
@@ -42,7 +43,8 @@ pub fn rejection_code(rejection: &Rejection) -> Code {
         | Rejection::NoBabies { .. }
         | Rejection::TooManyEvents { .. }
         | Rejection::InvalidMonth { .. }
-        | Rejection::DuplicatePerson { .. } => Code::InvalidArgument,
+        | Rejection::DuplicatePerson { .. }
+        | Rejection::OverrideWithoutReason { .. } => Code::InvalidArgument,
         Rejection::UnknownRegion { .. }
         | Rejection::EmployerNotRegistered { .. }
         | Rejection::PersonNotEnrolled { .. } => Code::NotFound,
@@ -50,6 +52,9 @@ pub fn rejection_code(rejection: &Rejection) -> Code {
         | Rejection::UnbalancedTransaction { .. }
         | Rejection::EmptyTransaction { .. } => Code::Internal,
         Rejection::InBatch { rejection, .. } => rejection_code(rejection),
+        // The request speaks for an employer, and an employer may act only on its own
+        // employees: a permission the employer lacks, whichever token carries the request.
+        Rejection::NotOwnEmployee { .. } => Code::PermissionDenied,
         Rejection::RuleMissing { .. }
         | Rejection::EmployerAlreadyRegistered { .. }
         | Rejection::EmployerRegionMismatch { .. }
@@ -77,7 +82,9 @@ pub fn rejection_code(rejection: &Rejection) -> Code {
         | Rejection::PrenatalQuotaExhausted { .. }
         | Rejection::DeliveryAlreadySettled { .. }
         | Rejection::EmployerOutsideRegion { .. }
-        | Rejection::PersonRegionMismatch { .. } => Code::FailedPrecondition,
+        | Rejection::PersonRegionMismatch { .. }
+        | Rejection::SameBirthAlreadyGranted { .. }
+        | Rejection::NothingToOverride { .. } => Code::FailedPrecondition,
     }
 }
 

@@ -534,6 +534,8 @@ fn allowance(
         granted_on: inner.granted_on.to_string(),
         // 0 on the wire means "not a miscarriage".
         miscarriage_months: birth.miscarriage_months.map(u32::from).unwrap_or(0),
+        // Empty on the wire means "no override".
+        override_reason: inner.override_reason.clone().unwrap_or_default(),
     }
 }
 

@@ -46,6 +46,8 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         .as_deref()
         .map(AccessConfig::load)
         .transpose()?;
+    // Before anything touches the disk: a refused serve must leave no data directory behind.
+    crate::api::refuse_exposed_local_trust(args.listen, access.as_ref())?;
     let tls = match (&args.tls_cert, &args.tls_key) {
         (Some(certificate), Some(key)) => Some(TlsConfig::load(
             certificate,

@@ -295,6 +295,23 @@ pub struct AllowanceGranted {
     pub amount: Yuan,
     /// Fund debited, benefits payable credited.
     pub transaction: Transaction,
+    /// Set when an operator granted it although an allowance for the same birth (same
+    /// mother, delivery within the window) was granted before: the reason and the grant
+    /// overridden, for the auditor. Stored from schema 2 on; `None` in schema 1.
+    pub overrode: Option<SameBirthOverride>,
+}
+
+/// An operator's override of the one-allowance-per-birth rule, recorded on the grant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SameBirthOverride {
+    /// Why the operator granted it anyway (required, non-blank).
+    pub reason: String,
+    /// The birth id of the earlier grant for the same birth.
+    pub first_birth_id: BirthId,
+    /// Its birth date.
+    pub first_birth_date: Date,
+    /// Its log position; `None` when it was granted earlier in the same batch.
+    pub first_position: Option<u64>,
 }
 
 /// A running allowance stopped because contributions were interrupted (克州).

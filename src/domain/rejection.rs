@@ -432,6 +432,65 @@ pub enum Rejection {
         /// The person listed again.
         person: PersonId,
     },
+    /// An employer acts only on its own employees. Says nothing of who else employs the
+    /// person (the caller may be an employer).
+    #[error(
+        "{field}: person {person} is not an employee of {employer}; an employer acts only on its own employees"
+    )]
+    NotOwnEmployee {
+        /// The list or field naming the person.
+        field: &'static str,
+        /// The person.
+        person: PersonId,
+        /// The employer the request acts for.
+        employer: EmployerId,
+    },
+    /// One allowance per birth, and a birth is the mother and the delivery date: a second
+    /// allowance for a delivery within the window of one already granted is refused.
+    #[error(
+        "birth_id: {birth_id} of {person} born {birth_date} is the birth already granted as {first_birth_id} (born {first_birth_date}, {}); one mother's deliveries within {window_days} days are one birth (twins and triplets are one birth with a count of babies); an operator may override with a reason",
+        recorded_at(.first_position)
+    )]
+    SameBirthAlreadyGranted {
+        /// The mother.
+        person: PersonId,
+        /// The birth id asked for.
+        birth_id: BirthId,
+        /// Its birth date.
+        birth_date: Date,
+        /// The birth id of the first grant for the same birth.
+        first_birth_id: BirthId,
+        /// Its birth date.
+        first_birth_date: Date,
+        /// Its log position; `None` when granted earlier in the same batch.
+        first_position: Option<u64>,
+        /// The window in days.
+        window_days: i32,
+    },
+    /// An override of a refusal must say why.
+    #[error("{field}: an override must carry a reason (it is recorded on the grant)")]
+    OverrideWithoutReason {
+        /// The field.
+        field: &'static str,
+    },
+    /// An override where nothing is refused: the grant needs none.
+    #[error(
+        "{field}: birth {birth_id} is the same birth as no earlier grant; send it without an override"
+    )]
+    NothingToOverride {
+        /// The field.
+        field: &'static str,
+        /// The birth asked for.
+        birth_id: BirthId,
+    },
+}
+
+/// Where a grant was recorded, for a message: its log position, or the batch being decided.
+fn recorded_at(position: &Option<u64>) -> String {
+    match position {
+        Some(position) => format!("granted at position {position}"),
+        None => "granted earlier in this batch".to_owned(),
+    }
 }
 
 impl Rejection {
@@ -488,6 +547,10 @@ impl Rejection {
             Rejection::PersonRegionMismatch { .. } => "PersonRegionMismatch",
             Rejection::InBatch { .. } => "InBatch",
             Rejection::DuplicatePerson { .. } => "DuplicatePerson",
+            Rejection::NotOwnEmployee { .. } => "NotOwnEmployee",
+            Rejection::SameBirthAlreadyGranted { .. } => "SameBirthAlreadyGranted",
+            Rejection::OverrideWithoutReason { .. } => "OverrideWithoutReason",
+            Rejection::NothingToOverride { .. } => "NothingToOverride",
         }
     }
 }
@@ -551,6 +614,20 @@ mod tests {
             Rejection::TooManyEvents {
                 count: 1001,
                 max: 1000,
+            },
+            Rejection::NotOwnEmployee {
+                field: "lines",
+                person: PersonId::new("wu"),
+                employer: EmployerId::new("lz-firm"),
+            },
+            Rejection::SameBirthAlreadyGranted {
+                person: PersonId::new("chen"),
+                birth_id: BirthId::new("chen-b2"),
+                birth_date: jiff::civil::date(2022, 3, 1),
+                first_birth_id: BirthId::new("chen-b1"),
+                first_birth_date: jiff::civil::date(2022, 3, 1),
+                first_position: Some(1234),
+                window_days: 180,
             },
         ];
         let rendered: Vec<String> = samples.iter().map(ToString::to_string).collect();

@@ -344,6 +344,7 @@ fn allowance(
         region: region.clone(),
         birth,
         granted_on: on,
+        override_reason: None,
     }
 }
 

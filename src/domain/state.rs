@@ -43,6 +43,11 @@ pub struct GrantedAllowance {
     pub paid_from: Account,
     /// Set when the allowance stopped.
     pub stopped_on: Option<Date>,
+    /// True for a miscarriage (流产), false for a delivery.
+    pub miscarriage: bool,
+    /// The log position of the grant, when folded by [`evolve_recorded`]; `None` when
+    /// folded without positions (a grant decided earlier in the same batch).
+    pub position: Option<u64>,
 }
 
 /// An insured person.
@@ -238,6 +243,22 @@ impl State {
     }
 }
 
+/// Folds one event that the log recorded at `position`: as [`evolve`], and keeps the
+/// position where a rejection must point an operator to a record (an allowance's grant,
+/// named when a second allowance for the same birth is refused). Total, like [`evolve`].
+pub fn evolve_recorded(state: &mut State, event: &Event, position: u64) {
+    evolve(state, event);
+    if let Event::AllowanceGranted(granted) = event {
+        let allowance = state
+            .persons
+            .get_mut(&granted.person)
+            .and_then(|person| person.allowances.get_mut(&granted.birth.id));
+        if let Some(allowance) = allowance {
+            allowance.position = Some(position);
+        }
+    }
+}
+
 /// Folds one event into the state. Total: replay never fails, never reads the rulebook.
 /// An event about an entity the state does not hold (its stream was not loaded) only
 /// moves the ledger.
@@ -406,6 +427,8 @@ fn evolve_allowance(state: &mut State, granted: &super::event::AllowanceGranted)
             amount: granted.amount,
             paid_from,
             stopped_on: None,
+            miscarriage: granted.birth.miscarriage_months.is_some(),
+            position: None,
         },
     );
 }

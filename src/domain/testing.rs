@@ -19,7 +19,7 @@ use super::party::{EmployerCategory, PersonKind};
 use super::posting::{Account, Side};
 use super::rejection::Rejection;
 use super::rulebook::{Confidence, Rulebook};
-use super::state::{State, evolve};
+use super::state::{State, evolve_recorded};
 
 /// A state and rulebook built up by commands.
 #[derive(Debug, Clone)]
@@ -72,7 +72,9 @@ impl Scenario {
     /// Folds events (state and rulebook).
     pub fn fold(&mut self, events: &[Event]) {
         for event in events {
-            evolve(&mut self.state, event);
+            // The harness's history stands in for the log: positions count from 1.
+            let position = self.history.len() as u64 + 1;
+            evolve_recorded(&mut self.state, event, position);
             self.rules.apply(event);
             self.history.push(event.clone());
         }
@@ -363,6 +365,7 @@ pub fn pay_allowance(
         region: region(region_id),
         birth: of,
         granted_on: on,
+        override_reason: None,
     }
     .into()
 }

@@ -9,7 +9,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use super::books::TrialError;
 use super::engine::{ProjectionError, Projector};
 use super::stored::{self, DecodeError};
-use crate::domain::{Command, Event, RegionId, Rejection, State, decide, evolve};
+use crate::domain::state::evolve_recorded;
+use crate::domain::{Command, Event, RegionId, Rejection, State, decide};
 use crate::log::{
     self, AppendRequest, Envelope, EventRef, ExpectedVersion, Hash, Log, NewEvent, codec,
 };
@@ -399,7 +400,7 @@ impl Ledger {
             if envelope.position > position {
                 return Ok((last, version));
             }
-            evolve(state, event);
+            evolve_recorded(state, event, envelope.position);
             visit(envelope, event);
             (last, version) = (envelope.position, envelope.stream_version);
         }
@@ -423,7 +424,7 @@ impl Ledger {
             let event = stored::from_envelope(&envelope)?;
             let past = envelope.position > position;
             if !past {
-                evolve(state, &event);
+                evolve_recorded(state, &event, envelope.position);
                 visit(&envelope, &event);
                 (last, version) = (envelope.position, envelope.stream_version);
             }

@@ -7,7 +7,8 @@
 //! postings.
 //!
 //! # Layout
-//! - `stored.rs`: `StoredEvent`, domain event <-> envelope payload.
+//! - `stored.rs`: `StoredEvent`, domain event <-> envelope payload; `stored/v1.rs`: the
+//!   frozen schema-1 layout.
 //! - `books.rs`: [`Books`], the fold.
 //! - `engine.rs`: [`Projector`]: catch-up, checkpoints, as-known, rebuild.
 //! - `report.rs`: region reports: balances, lines, statistics, risk band.

@@ -1,22 +1,49 @@
 //! The stored form of domain events: what goes into a log envelope's payload.
 //!
 //! The stored schema is separate from the domain event so that the domain can change
-//! without rewriting the log: `StoredEvent::V1` wraps today's event; a later schema is a
-//! new variant appended below, never reordered, with its conversion to the domain event.
+//! without rewriting the log: `StoredEvent::V2` wraps today's event; `V1` holds the frozen
+//! layout of schema 1 (`v1.rs`). A later schema is a new variant appended below, never
+//! reordered, with its conversion to the domain event; the envelope's schema version names
+//! the variant its payload holds.
 
 use serde::{Deserialize, Serialize};
 
 use crate::domain::Event;
 use crate::log::{Envelope, EventRef, NewEvent, codec};
 
+pub mod v1;
+
 /// The payload schema version written today.
-pub const STORED_SCHEMA_VERSION: u16 = 1;
+pub const STORED_SCHEMA_VERSION: u16 = 2;
+/// Schema 1: the log's payloads before a grant could record an override; read, never
+/// written.
+pub const STORED_SCHEMA_VERSION_V1: u16 = 1;
 
 /// Every stored schema of a domain event.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum StoredEvent {
-    /// Schema 1.
-    V1(Event),
+    /// Schema 1: frozen; a grant without an override record.
+    V1(v1::Event),
+    /// Schema 2: today's domain event (the grant records an operator's override).
+    V2(Event),
+}
+
+impl StoredEvent {
+    /// The schema version the envelope carries for this variant.
+    pub fn schema_version(&self) -> u16 {
+        match self {
+            StoredEvent::V1(_) => STORED_SCHEMA_VERSION_V1,
+            StoredEvent::V2(_) => STORED_SCHEMA_VERSION,
+        }
+    }
+
+    /// The domain event it holds (a schema-1 grant has no override).
+    pub fn into_domain(self) -> Event {
+        match self {
+            StoredEvent::V1(event) => event.into_domain(),
+            StoredEvent::V2(event) => event,
+        }
+    }
 }
 
 /// Why a stored event could not be turned back into a domain event.
@@ -38,7 +65,7 @@ pub fn to_new_event(event: &Event) -> Result<NewEvent, codec::CodecError> {
         event_type: event.event_type().to_owned(),
         schema_version: STORED_SCHEMA_VERSION,
         business_date: event.business_date(),
-        payload: codec::encode_payload(&StoredEvent::V1(event.clone()))?,
+        payload: codec::encode_payload(&StoredEvent::V2(event.clone()))?,
     })
 }
 
@@ -61,7 +88,7 @@ pub fn from_event_ref(stored_event: &EventRef<'_>) -> Result<Event, DecodeError>
         event_type: stored_event.event_type.to_owned(),
         reason,
     };
-    if stored_event.schema_version != STORED_SCHEMA_VERSION {
+    if !(STORED_SCHEMA_VERSION_V1..=STORED_SCHEMA_VERSION).contains(&stored_event.schema_version) {
         return Err(error(format!(
             "unknown schema version {}",
             stored_event.schema_version
@@ -69,19 +96,24 @@ pub fn from_event_ref(stored_event: &EventRef<'_>) -> Result<Event, DecodeError>
     }
     let stored: StoredEvent =
         codec::decode_payload(stored_event.payload).map_err(|reason| error(reason.to_string()))?;
-    match stored {
-        StoredEvent::V1(event) => {
-            if event.event_type() != stored_event.event_type {
-                return Err(error(format!("payload is a {}", event.event_type())));
-            }
-            Ok(event)
-        }
+    if stored.schema_version() != stored_event.schema_version {
+        return Err(error(format!(
+            "payload is schema {}, the envelope says {}",
+            stored.schema_version(),
+            stored_event.schema_version
+        )));
     }
+    let event = stored.into_domain();
+    if event.event_type() != stored_event.event_type {
+        return Err(error(format!("payload is a {}", event.event_type())));
+    }
+    Ok(event)
 }
 
-/// The variant index of `StoredEvent::V1` in the payload (bincode writes an enum's variant
-/// index first, as a varint: one byte below 251).
+/// The variant indices of `StoredEvent::V1` and `V2` in the payload (bincode writes an
+/// enum's variant index first, as a varint: one byte below 251).
 const STORED_V1_INDEX: u8 = 0;
+const STORED_V2_INDEX: u8 = 1;
 /// The variant index of `Event::PersonEnrolled`.
 const PERSON_ENROLLED_INDEX: u8 = 3;
 /// The variant index of `Event::PersonMigrated`.
@@ -109,10 +141,14 @@ const CONTRIBUTION_BACK_PAID_INDEX: u8 = 11;
 /// Never hand the result to anything but the books' fold.
 pub fn for_books(stored_event: &EventRef<'_>) -> Result<Event, DecodeError> {
     let payload = stored_event.payload;
-    let index = match payload {
-        [codec::FORMAT_PAYLOAD_BINCODE_V1, STORED_V1_INDEX, index, ..]
-            if stored_event.schema_version == STORED_SCHEMA_VERSION =>
-        {
+    // Schemas 1 and 2 lay out the events stepped over here alike (only the allowance grant
+    // differs, and it is decoded in full).
+    let index = match (payload, stored_event.schema_version) {
+        (
+            [codec::FORMAT_PAYLOAD_BINCODE_V1, STORED_V1_INDEX, index, ..],
+            STORED_SCHEMA_VERSION_V1,
+        )
+        | ([codec::FORMAT_PAYLOAD_BINCODE_V1, STORED_V2_INDEX, index, ..], STORED_SCHEMA_VERSION) => {
             *index
         }
         _ => return from_event_ref(stored_event),
@@ -171,9 +207,9 @@ fn decode_all<'de, T: Deserialize<'de>>(bytes: &'de [u8]) -> Result<T, String> {
     Ok(value)
 }
 
-/// The stored layout of schema 1's contribution chunks, with what the books do not read
-/// stepped over. Schema 1 is frozen (a change is a new `StoredEvent` variant), and a test
-/// folds the canonical scenarios both ways.
+/// The stored layout of schemas 1 and 2's contribution chunks and enrollments, with what the
+/// books do not read stepped over. Neither may change (a change to these domain events is
+/// a new `StoredEvent` variant), and a test folds the canonical scenarios both ways.
 mod books_view {
     use jiff::civil::Date;
     use serde::Deserialize;

@@ -7,7 +7,9 @@ use jiff::civil::Date;
 
 use super::require_employer_in;
 use crate::domain::contribution::{LINES_PER_EVENT_MAX, declaration_year};
-use crate::domain::event::{BasesDeclared, DeclaredWage, Event, employer_stream, fund_stream};
+use crate::domain::event::{
+    BasesDeclared, DeclaredWage, Event, employer_stream, fund_stream, person_stream,
+};
 use crate::domain::ids::{EmployerId, RegionId};
 use crate::domain::money::Yuan;
 use crate::domain::reassessment::Reassessment;
@@ -33,9 +35,12 @@ pub struct DeclareBases {
 }
 
 impl DeclareBases {
-    /// Streams read; the fund stream decides where a pre-merger difference goes.
+    /// Streams read; the fund stream decides where a pre-merger difference goes, and each
+    /// declared person's stream says whether she is the employer's employee.
     pub fn reads(&self) -> Vec<String> {
-        vec![employer_stream(&self.employer), fund_stream(&self.region)]
+        let mut streams = vec![employer_stream(&self.employer), fund_stream(&self.region)];
+        streams.extend(self.lines.iter().map(|line| person_stream(&line.person)));
+        streams
     }
 
     /// Decision.
@@ -74,6 +79,22 @@ impl DeclareBases {
             return Err(Rejection::DuplicatePerson {
                 field: "lines",
                 person: line.person.clone(),
+            });
+        }
+        // A base declared by one employer for another's employee (or for nobody's) would
+        // price her contributions at a wage her employer never declared: wrong whoever
+        // sends it, so the rule is here and not only in the edge's token scope.
+        let employs = |line: &&DeclaredWage| {
+            state
+                .persons
+                .get(&line.person)
+                .is_some_and(|person| person.employer.as_ref() == Some(&self.employer))
+        };
+        if let Some(line) = self.lines.iter().find(|line| !employs(line)) {
+            return Err(Rejection::NotOwnEmployee {
+                field: "lines",
+                person: line.person.clone(),
+                employer: self.employer.clone(),
             });
         }
         let correction = employer.declarations.contains_key(&self.year);
@@ -133,6 +154,7 @@ impl DeclareBases {
 mod tests {
     use super::*;
     use crate::domain::event::AdjustmentKind;
+    use crate::domain::party::{EmployerCategory, PersonKind};
     use crate::domain::testing::*;
 
     /// Correcting a year's declared base after months were assessed appends a difference
@@ -181,7 +203,16 @@ mod tests {
         let ids: Vec<String> = (0..450).map(|index| format!("p{index}")).collect();
         let wages: Vec<(&str, Option<&str>)> =
             ids.iter().map(|id| (id.as_str(), Some("5000"))).collect();
-        let events = gansu_lanzhou()
+        let staffed = ids.iter().fold(gansu_lanzhou(), |scenario, id| {
+            scenario.and(enroll(
+                id,
+                "lz-firm",
+                "gansu-lanzhou",
+                PersonKind::Employee,
+                day(2020, 1, 2),
+            ))
+        });
+        let events = staffed
             .when(declare(
                 "lz-firm",
                 "gansu-lanzhou",
@@ -235,6 +266,61 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    /// Regression (issue 19): an employer declared a base for another employer's employee
+    /// and it was accepted. An employer acts only on its own employees: a line for
+    /// another's employee, or for a person enrolled nowhere, refuses the declaration,
+    /// naming the person and the declaring employer only.
+    #[test]
+    fn an_employer_declares_bases_only_for_its_own_employees() {
+        let scenario = gansu_lanzhou()
+            .and(register(
+                "lz-other",
+                "gansu-lanzhou",
+                EmployerCategory::Enterprise,
+                "4000",
+                day(2019, 1, 2),
+            ))
+            .and(enroll(
+                "wu",
+                "lz-other",
+                "gansu-lanzhou",
+                PersonKind::Employee,
+                day(2019, 2, 1),
+            ));
+        for stranger in ["wu", "nobody"] {
+            let rejection = scenario
+                .when(declare(
+                    "lz-firm",
+                    "gansu-lanzhou",
+                    2021,
+                    &[("ma", Some("6500")), (stranger, Some("9000"))],
+                    None,
+                    day(2021, 1, 5),
+                ))
+                .then_rejected();
+            assert_eq!(
+                rejection,
+                Rejection::NotOwnEmployee {
+                    field: "lines",
+                    person: person(stranger),
+                    employer: employer("lz-firm"),
+                }
+            );
+        }
+        // wu's own employer declares her base.
+        let events = scenario
+            .when(declare(
+                "lz-other",
+                "gansu-lanzhou",
+                2021,
+                &[("wu", Some("9000"))],
+                None,
+                day(2021, 1, 5),
+            ))
+            .then_events();
+        assert_eq!(events.len(), 1);
     }
 
     #[test]

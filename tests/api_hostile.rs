@@ -16,9 +16,10 @@ use api_server::{Authed, TestServer};
 use fundledger::api::ServerConfig;
 use fundledger::api::client::{
     AsOf, AssessContributionsRequest, CollectContributionRequest, CommandHeader, CommandReply,
-    DeclareBasesRequest, DeclaredWage, EmployerRequest, EnrollRequest, EnrollmentStatusRequest,
-    MonthLinesRequest, PayAllowanceRequest, PersonRequest, ReadEventsRequest, RegionReportRequest,
-    RegisterEmployerRequest, RulebookRequest, SettleMedicalClaimRequest,
+    DeclareBasesRequest, DeclaredWage, EmployerCategory, EmployerRequest, EnrollRequest,
+    EnrollmentStatusRequest, MonthLinesRequest, PayAllowanceRequest, PersonKind, PersonRequest,
+    ReadEventsRequest, RegionReportRequest, RegisterEmployerRequest, RulebookRequest,
+    SettleMedicalClaimRequest,
 };
 use fundledger::api::client::{CommandServiceClient, EventServiceClient, QueryServiceClient};
 use proptest::prelude::*;
@@ -501,6 +502,38 @@ async fn check_read_back(
     Ok(())
 }
 
+/// A valid start, so that hostile commands reach the decisions and not only the edge: two
+/// employers in Chongqing, one at the ceiling wage, and three employees.
+async fn prelude(commands: &mut CommandServiceClient<Authed>) {
+    for (employer_id, wage) in [("E1", "6000.00"), ("E2", "100000000000.00")] {
+        commands
+            .register_employer(RegisterEmployerRequest {
+                header: header(),
+                employer_id: employer_id.to_owned(),
+                region: "chongqing".to_owned(),
+                category: EmployerCategory::Enterprise as i32,
+                name: "Acme".to_owned(),
+                registered_on: "2019-01-02".to_owned(),
+                average_monthly_wage: wage.to_owned(),
+            })
+            .await
+            .unwrap();
+    }
+    for (person_id, employer_id) in [("P1", "E1"), ("P2", "E1"), ("P3", "E2")] {
+        commands
+            .enroll(EnrollRequest {
+                header: header(),
+                person_id: person_id.to_owned(),
+                region: "chongqing".to_owned(),
+                employer_id: employer_id.to_owned(),
+                kind: PersonKind::Employee as i32,
+                enrolled_on: "2019-01-02".to_owned(),
+            })
+            .await
+            .unwrap();
+    }
+}
+
 /// Commands with arbitrary field values, one after another against one service: each is
 /// refused briefly (no INTERNAL, no DATA_LOSS, a short message) or acknowledged, and an
 /// acknowledged one reads back and leaves its region's books answering. Then the service
@@ -517,6 +550,7 @@ fn no_acknowledged_request_leaves_the_service_unable_to_answer_or_to_start() {
             server.events(None).await,
         )
     });
+    runtime.block_on(prelude(&mut commands.clone()));
     let acknowledged = AtomicU64::new(0);
     runner(cases(3000))
         .run(&request(), |request| {

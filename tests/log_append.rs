@@ -644,3 +644,26 @@ fn append_until(
         appended
     })
 }
+
+/// Regression (found by the hostile-input proptest): a stream id with a NUL byte, which no
+/// append accepts, read the entries of the stream it prefixes (`employer/E1\0` got
+/// `employer/E1`'s versions, and a command folding it saw a "corrupt" log). Such a stream
+/// has no events and no version.
+#[test]
+fn a_stream_id_no_append_accepts_reads_as_no_stream() {
+    let (_dir, log) = temp_log();
+    log.append_blocking(command(
+        "c1",
+        vec![event("employer/E1", "1"), event("employer/E1", "2")],
+    ))
+    .unwrap();
+    for alias in ["employer/E1\0", "employer/E1\0\0", "employer/E1\u{1}"] {
+        assert_eq!(log.stream_version(alias).unwrap(), 0, "{alias:?}");
+        assert_eq!(
+            log.read_stream(alias, 1, 10).unwrap().count(),
+            0,
+            "{alias:?}"
+        );
+    }
+    assert_eq!(log.stream_version("employer/E1").unwrap(), 2);
+}

@@ -233,11 +233,24 @@ pub fn yuan(field: &'static str, value: &str) -> Result<Yuan, Status> {
     Ok(amount)
 }
 
-fn optional_yuan(field: &'static str, value: &str) -> Result<Option<Yuan>, Status> {
+/// A wage (a contribution base or an allowance's base): an amount above zero. A zero wage
+/// means nothing; an unknown one is left empty where the request allows it.
+pub fn wage(field: &'static str, value: &str) -> Result<Yuan, Status> {
+    let amount = yuan(field, value)?;
+    if amount.is_zero() {
+        return Err(invalid(
+            field,
+            "must be above 0 (leave it empty where it is unknown)",
+        ));
+    }
+    Ok(amount)
+}
+
+fn optional_wage(field: &'static str, value: &str) -> Result<Option<Yuan>, Status> {
     if value.is_empty() {
         Ok(None)
     } else {
-        yuan(field, value).map(Some)
+        wage(field, value).map(Some)
     }
 }
 
@@ -350,7 +363,7 @@ pub fn register_employer(message: &proto::RegisterEmployerRequest) -> Result<Com
         category: category(message.category)?,
         name: text("name", &message.name)?,
         registered_on: date("registered_on", &message.registered_on)?,
-        average_monthly_wage: yuan("average_monthly_wage", &message.average_monthly_wage)?,
+        average_monthly_wage: wage("average_monthly_wage", &message.average_monthly_wage)?,
     }
     .into())
 }
@@ -360,8 +373,10 @@ pub fn enroll(message: &proto::EnrollRequest) -> Result<Command, Status> {
     Ok(Enroll {
         person: person("person_id", &message.person_id)?,
         region: region("region", &message.region)?,
-        employer: (!message.employer_id.is_empty())
-            .then(|| EmployerId::new(message.employer_id.clone())),
+        employer: match message.employer_id.as_str() {
+            "" => None,
+            employer_id => Some(employer("employer_id", employer_id)?),
+        },
         kind: person_kind(message.kind)?,
         enrolled_on: date("enrolled_on", &message.enrolled_on)?,
     }
@@ -438,7 +453,7 @@ pub fn declare_bases(message: &proto::DeclareBasesRequest) -> Result<Command, St
         .map(|line| {
             Ok(DeclaredWage {
                 person: person("lines.person_id", &line.person_id)?,
-                wage: optional_yuan("lines.wage", &line.wage)?,
+                wage: optional_wage("lines.wage", &line.wage)?,
             })
         })
         .collect::<Result<Vec<_>, Status>>()?;
@@ -447,7 +462,7 @@ pub fn declare_bases(message: &proto::DeclareBasesRequest) -> Result<Command, St
         region: region("region", &message.region)?,
         year,
         lines: declared,
-        employer_average_monthly_wage: optional_yuan(
+        employer_average_monthly_wage: optional_wage(
             "employer_average_monthly_wage",
             &message.employer_average_monthly_wage,
         )?,

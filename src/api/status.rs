@@ -48,14 +48,17 @@ pub fn rejection_code(rejection: &Rejection) -> Code {
         Rejection::UnknownRegion { .. }
         | Rejection::EmployerNotRegistered { .. }
         | Rejection::PersonNotEnrolled { .. } => Code::NotFound,
-        Rejection::NegativePosting { .. }
-        | Rejection::UnbalancedTransaction { .. }
-        | Rejection::EmptyTransaction { .. } => Code::Internal,
+        Rejection::NegativePosting { .. } | Rejection::UnbalancedTransaction { .. } => {
+            Code::Internal
+        }
         Rejection::InBatch { rejection, .. } => rejection_code(rejection),
         // The request speaks for an employer, and an employer may act only on its own
         // employees: a permission the employer lacks, whichever token carries the request.
         Rejection::NotOwnEmployee { .. } => Code::PermissionDenied,
-        Rejection::RuleMissing { .. }
+        // Amounts that all round to 0.00 (a tiny base, a zero claim): a request that
+        // moves no money, not a broken invariant.
+        Rejection::EmptyTransaction { .. }
+        | Rejection::RuleMissing { .. }
         | Rejection::EmployerAlreadyRegistered { .. }
         | Rejection::EmployerRegionMismatch { .. }
         | Rejection::PersonAlreadyEnrolled { .. }

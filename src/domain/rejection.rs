@@ -57,7 +57,9 @@ pub enum Rejection {
         credits: Yuan,
     },
     /// A transaction with no non-zero posting.
-    #[error("postings: a transaction in {region} must move a non-zero amount")]
+    #[error(
+        "postings: every amount this command would post in {region} rounds to 0.00; there is nothing to record"
+    )]
     EmptyTransaction {
         /// The region.
         region: RegionId,

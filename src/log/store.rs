@@ -602,9 +602,18 @@ impl Log {
         from_version: u64,
         limit: u64,
     ) -> Result<StreamIter<'_>> {
+        let start = keys::stream_entry(stream_id, from_version.max(1));
+        if validate_stream_id(stream_id).is_err() {
+            // No such stream was ever appended, and its key prefix could alias another
+            // stream's entries (`a\0` against `a`'s versions): it has no events.
+            return Ok(StreamIter {
+                log: self,
+                entries: self.shared.tree.range(start.clone()..start),
+                remaining: 0,
+            });
+        }
         self.shared
             .wait_index_lag(self.shared.durable.load(Ordering::Acquire))?;
-        let start = keys::stream_entry(stream_id, from_version.max(1));
         let end = keys::stream_entry(stream_id, u64::MAX);
         Ok(StreamIter {
             log: self,
@@ -615,6 +624,11 @@ impl Log {
 
     /// A stream's durable version (0: no stream), as of this call.
     pub fn stream_version(&self, stream_id: &str) -> Result<u64> {
+        if validate_stream_id(stream_id).is_err() {
+            // Never appended, and its key prefix could alias another stream's (see
+            // `read_stream`).
+            return Ok(0);
+        }
         let durable = self.shared.durable.load(Ordering::Acquire);
         self.shared.wait_index_lag(durable)?;
         // A commit being fsynced may already hold index entries: skip those past the

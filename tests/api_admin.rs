@@ -268,3 +268,104 @@ async fn shutdown_closes_streams_that_never_end() {
         .expect("an update before the end");
     assert_eq!(next.status(), ServingStatus::NotServing);
 }
+
+/// Appends, through the raw log (behind the command path's back), a Chongqing collection
+/// of `amount` with balanced postings.
+async fn append_collection(server: &TestServer, id: &str, amount: &str) -> u64 {
+    use fundledger::domain::event::ContributionCollected;
+    use fundledger::domain::posting::{credit, debit};
+    use fundledger::domain::{Account, EmployerId, Event, Month, RegionId, Transaction, Yuan};
+    let amount = Yuan::parse("amount", amount).unwrap();
+    let region = RegionId::new("chongqing");
+    let event = Event::ContributionCollected(ContributionCollected {
+        employer: EmployerId::new("E1"),
+        region: region.clone(),
+        month: Month::new(2020, 1).unwrap(),
+        amount,
+        received_on: jiff::civil::date(2020, 1, 20),
+        reference: "huge".to_owned(),
+        transaction: Transaction::new(
+            region,
+            vec![
+                debit(Account::FundBank, amount),
+                credit(Account::ContributionReceivable, amount),
+            ],
+        )
+        .unwrap(),
+    });
+    let new_event = fundledger::projections::stored::to_new_event(&event).unwrap();
+    let mut request = command(id, Vec::new());
+    request.events.push(new_event);
+    server.log.append(request).await.unwrap().positions().start
+}
+
+/// Books damaged in one region (two collections of 7 × 10^28 yuan appended behind the
+/// command path's back overflow Chongqing's sums) are named by health
+/// (`fundledger.books.chongqing` NOT_SERVING) and by `Stats` (region and position); that
+/// region's report is DATA_LOSS naming the position, and Beijing's still answers.
+#[tokio::test]
+async fn damaged_books_are_named_by_health_and_stats_and_confined_to_their_region() {
+    use fundledger::api::ServerConfig;
+    use fundledger::api::client::RegionReportRequest;
+    use tonic_health::pb::health_check_response::ServingStatus;
+    use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
+    let server = TestServer::start_ledger(ServerConfig::default()).await;
+    let huge = "70000000000000000000000000000";
+    append_collection(&server, "huge-1", huge).await;
+    let second = append_collection(&server, "huge-2", huge).await;
+
+    let health = HealthClient::new(server.channel().await);
+    let status_of = |service: &'static str| {
+        let mut health = health.clone();
+        async move {
+            health
+                .check(HealthCheckRequest {
+                    service: service.to_owned(),
+                })
+                .await
+                .map(|answer| answer.into_inner().status())
+        }
+    };
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while status_of("fundledger.books.chongqing").await.ok() != Some(ServingStatus::NotServing) {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "health names the damaged region"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        status_of("fundledger.books.beijing").await.unwrap(),
+        ServingStatus::Serving
+    );
+    assert_eq!(status_of("").await.unwrap(), ServingStatus::Serving);
+
+    let stats = server
+        .admin(None)
+        .await
+        .stats(StatsRequest {})
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(stats.damaged_books.len(), 1);
+    assert_eq!(stats.damaged_books[0].region, "chongqing");
+    assert_eq!(stats.damaged_books[0].position, second);
+    assert!(stats.damaged_books[0].reason.contains("overflow"));
+
+    let mut queries = server.queries(None).await;
+    let report = |region: &str| RegionReportRequest {
+        region: region.to_owned(),
+        when: None,
+    };
+    let refused = queries
+        .get_region_report(report("chongqing"))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::DataLoss);
+    assert!(
+        refused.message().contains(&format!("position {second}")),
+        "{}",
+        refused.message()
+    );
+    queries.get_region_report(report("beijing")).await.unwrap();
+}

@@ -25,6 +25,29 @@ enum Bench {
     /// A synthetic history through the command path, then a full rebuild of the books and
     /// as-of / as-known query latency.
     Projections(ProjectionsBench),
+    /// Kill/restart cycles of `serve` (SIGKILL) under concurrent gRPC clients; then every
+    /// acknowledged command is looked up in the store and the chain verified.
+    Crash(CrashBench),
+}
+
+/// Options of `bench crash`.
+#[derive(Debug, clap::Args)]
+struct CrashBench {
+    /// Kill/restart cycles.
+    #[arg(long, default_value_t = 20)]
+    cycles: u32,
+    /// Concurrent clients sending commands.
+    #[arg(long, default_value_t = 16)]
+    clients: usize,
+    /// The shortest time the clients run before the kill, in milliseconds.
+    #[arg(long, default_value_t = 200)]
+    min_run_ms: u64,
+    /// The longest time the clients run before the kill, in milliseconds.
+    #[arg(long, default_value_t = 1500)]
+    max_run_ms: u64,
+    /// Keep the store in this directory (default: a temporary one, removed afterwards).
+    #[arg(long)]
+    data: Option<PathBuf>,
 }
 
 /// Options of `bench projections`.
@@ -101,6 +124,14 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
                 data: options.data,
             })
         }
+        Bench::Crash(options) => tokio::runtime::Runtime::new()?.block_on(
+            super::bench_crash::crash_bench(&super::bench_crash::Options {
+                cycles: options.cycles,
+                clients: options.clients,
+                run_milliseconds: (options.min_run_ms, options.max_run_ms),
+                data: options.data,
+            }),
+        ),
         Bench::Grpc(options) => tokio::runtime::Runtime::new()?.block_on(
             super::bench_grpc::grpc_bench(options.clients, options.commands_per_client),
         ),

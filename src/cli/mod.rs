@@ -8,10 +8,12 @@
 //! - `rebuild.rs`: `fundledger rebuild`, offline projection rebuild with progress.
 //! - `export.rs`: `fundledger export`, events as JSON lines, reports as CSV.
 //! - `bench.rs`: `fundledger bench …`, the benchmarks that print figures.
+//! - `bench_crash.rs`: `fundledger bench crash`.
 //! - `bench_grpc.rs`: `fundledger bench grpc`.
 //! - `bench_projections.rs`: `fundledger bench projections`.
 
 mod bench;
+mod bench_crash;
 mod bench_grpc;
 mod bench_projections;
 mod demo;

@@ -30,6 +30,7 @@ use super::envelope::{
     AppendRequest, Appended, Committed, EventStamp, ExpectedVersion, Hash, Head,
 };
 use super::error::{Error, Result};
+use super::head_record::HeadRecord;
 use super::keys;
 use super::store::Shared;
 
@@ -340,19 +341,26 @@ fn fail_all(jobs: Vec<Job>, reason: &str) {
 }
 
 /// The syncer thread: flushes and fsyncs sled's file once for every group commit the
-/// writer applied before the flush began, then publishes their heads and acknowledges them
-/// in order. A failed flush or fsync poisons the log: nothing after it is acknowledged.
-pub(crate) fn sync(shared: Arc<Shared>, file: File, receiver: std::sync::mpsc::Receiver<Pending>) {
+/// writer applied before the flush began, writes the newest of their heads to the head
+/// record and fsyncs it, then publishes their heads and acknowledges them in order. A
+/// failed flush, fsync or record write poisons the log: nothing after it is acknowledged.
+pub(crate) fn sync(
+    shared: Arc<Shared>,
+    file: File,
+    mut head_record: Option<HeadRecord>,
+    receiver: std::sync::mpsc::Receiver<Pending>,
+) {
     while let Ok(first) = receiver.recv() {
         let mut batch = vec![first];
         while let Ok(next) = receiver.try_recv() {
             batch.push(next);
         }
-        let wrote = batch.iter().any(|pending| pending.head.is_some());
-        let synced = match shared.poisoned() {
-            Some(reason) => Err(reason),
-            None if wrote => flush_and_sync(&shared.tree, &file),
-            None => Ok(()),
+        let newest = batch.iter().rev().find_map(|pending| pending.head);
+        let synced = match (shared.poisoned(), newest) {
+            (Some(reason), _) => Err(reason),
+            (None, Some(head)) => flush_and_sync(&shared.tree, &file)
+                .and_then(|()| record_head(head_record.as_mut(), head)),
+            (None, None) => Ok(()),
         };
         if let Err(reason) = synced {
             if shared.poisoned().is_none() {
@@ -383,6 +391,21 @@ pub(crate) fn sync(shared: Arc<Shared>, file: File, receiver: std::sync::mpsc::R
 fn flush_and_sync(tree: &sled::Tree, file: &File) -> std::result::Result<(), String> {
     tree.flush().map_err(|error| error.to_string())?;
     file.sync_data().map_err(|error| error.to_string())
+}
+
+/// Writes `head`, just made durable in sled's file, to the head record (if the log keeps
+/// one) and fsyncs it: only then is it acknowledged, so the record never lags an
+/// acknowledged head, and it never leads sled's durable one.
+fn record_head(
+    head_record: Option<&mut HeadRecord>,
+    head: Head,
+) -> std::result::Result<(), String> {
+    match head_record {
+        Some(record) => record
+            .write(head)
+            .map_err(|error| format!("writing the head record: {error}")),
+        None => Ok(()),
+    }
 }
 
 /// Where the writer finds a stream's durable version before asking the index.

@@ -13,7 +13,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use fundledger::log::{Error, HEAD_RECORD_FILE, Head, Log, LogConfig};
+use fundledger::log::{Error, HEAD_RECORD_FILE, HEAD_RECORD_LAG_MAX, Head, Log, LogConfig};
 use fundledger::projections::Ledger;
 use support::{command, event};
 
@@ -49,6 +49,9 @@ fn damage_child() {
         return;
     };
     let head = build_store(Path::new(&dir));
+    // The head record may lag the acknowledged head by HEAD_RECORD_LAG_MAX (the documented
+    // window): the rule is for heads acknowledged before it.
+    std::thread::sleep(HEAD_RECORD_LAG_MAX * 3);
     println!("{BUILT}{head}");
     loop {
         std::thread::sleep(Duration::from_secs(60));

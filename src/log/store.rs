@@ -408,8 +408,9 @@ impl Log {
             fsync_directory(&config.path)?;
         }
         let (head, recorded_micros) = recover_head(&tree)?;
-        let head_record = if config.head_record {
-            Some(keep_head_record(&config.path, &tree, &file, head, created)?)
+        let recorder = if config.head_record {
+            let record = keep_head_record(&config.path, &tree, &file, head, created)?;
+            Some(super::head_record::Recorder::spawn(record)?)
         } else {
             None
         };
@@ -428,7 +429,7 @@ impl Log {
         let syncer_shared = Arc::clone(&shared);
         let syncer_thread = std::thread::Builder::new()
             .name("log-syncer".to_owned())
-            .spawn(move || super::writer::sync(syncer_shared, file, head_record, sync_queue))?;
+            .spawn(move || super::writer::sync(syncer_shared, file, recorder, sync_queue))?;
         let writer = Writer {
             shared: Arc::clone(&shared),
             syncer,

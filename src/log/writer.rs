@@ -30,7 +30,7 @@ use super::envelope::{
     AppendRequest, Appended, Committed, EventStamp, ExpectedVersion, Hash, Head,
 };
 use super::error::{Error, Result};
-use super::head_record::HeadRecord;
+use super::head_record::Recorder;
 use super::keys;
 use super::store::Shared;
 
@@ -341,13 +341,15 @@ fn fail_all(jobs: Vec<Job>, reason: &str) {
 }
 
 /// The syncer thread: flushes and fsyncs sled's file once for every group commit the
-/// writer applied before the flush began, writes the newest of their heads to the head
-/// record and fsyncs it, then publishes their heads and acknowledges them in order. A
-/// failed flush, fsync or record write poisons the log: nothing after it is acknowledged.
+/// writer applied before the flush began, then publishes their heads, hands the newest to
+/// the head recorder ([`Recorder`], which keeps the head record at most
+/// [`super::head_record::HEAD_RECORD_LAG_MAX`] behind), and acknowledges them in order. A
+/// failed flush, fsync or head-record write poisons the log: nothing after it is
+/// acknowledged. On stop the recorder records the last head before the syncer ends.
 pub(crate) fn sync(
     shared: Arc<Shared>,
     file: File,
-    mut head_record: Option<HeadRecord>,
+    recorder: Option<Recorder>,
     receiver: std::sync::mpsc::Receiver<Pending>,
 ) {
     while let Ok(first) = receiver.recv() {
@@ -358,8 +360,8 @@ pub(crate) fn sync(
         let newest = batch.iter().rev().find_map(|pending| pending.head);
         let synced = match (shared.poisoned(), newest) {
             (Some(reason), _) => Err(reason),
-            (None, Some(head)) => flush_and_sync(&shared.tree, &file)
-                .and_then(|()| record_head(head_record.as_mut(), head)),
+            (None, Some(_)) => flush_and_sync(&shared.tree, &file)
+                .and_then(|()| recorder.as_ref().map_or(Ok(()), Recorder::keep_within_lag)),
             (None, None) => Ok(()),
         };
         if let Err(reason) = synced {
@@ -372,6 +374,9 @@ pub(crate) fn sync(
             }
             continue;
         }
+        if let (Some(recorder), Some(head)) = (&recorder, newest) {
+            recorder.note(head);
+        }
         for pending in batch {
             if let Some(head) = pending.head {
                 shared.publish(head, pending.indexed_inline);
@@ -380,6 +385,10 @@ pub(crate) fn sync(
                 let _ = job.reply.send(outcome);
             }
         }
+    }
+    if let Some(Err(reason)) = recorder.map(Recorder::stop) {
+        tracing::error!(%reason, "the head record failed");
+        shared.poison(&reason);
     }
     tracing::debug!("log syncer stopped");
 }
@@ -391,21 +400,6 @@ pub(crate) fn sync(
 fn flush_and_sync(tree: &sled::Tree, file: &File) -> std::result::Result<(), String> {
     tree.flush().map_err(|error| error.to_string())?;
     file.sync_data().map_err(|error| error.to_string())
-}
-
-/// Writes `head`, just made durable in sled's file, to the head record (if the log keeps
-/// one) and fsyncs it: only then is it acknowledged, so the record never lags an
-/// acknowledged head, and it never leads sled's durable one.
-fn record_head(
-    head_record: Option<&mut HeadRecord>,
-    head: Head,
-) -> std::result::Result<(), String> {
-    match head_record {
-        Some(record) => record
-            .write(head)
-            .map_err(|error| format!("writing the head record: {error}")),
-        None => Ok(()),
-    }
 }
 
 /// Where the writer finds a stream's durable version before asking the index.

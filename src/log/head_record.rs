@@ -158,14 +158,27 @@ impl HeadRecord {
 /// acknowledgements while the recorder lags longer (see [`Recorder`]).
 pub const HEAD_RECORD_LAG_MAX: Duration = Duration::from_millis(100);
 
-/// The recorder thread: writes and fsyncs the newest acknowledged head, one write after the
-/// other, beside the syncer rather than in its way. Written by the syncer itself between
-/// sled's fsync and the acknowledgement, the record's second fsync per group commit cost
-/// 54% of the acknowledged appends per second of 64 concurrent appenders (13.9k against
-/// 30.1k with `fundledger bench log`). So the syncer only notes each acknowledged head
-/// here, and holds back its next acknowledgement while the oldest head not yet recorded was
-/// acknowledged more than [`HEAD_RECORD_LAG_MAX`] ago: the record lags the acknowledged
-/// head by at most that long (unless the disk stalls, when acknowledgements wait for it).
+/// How long the recorder lets an acknowledged head wait before it writes the newest one, so
+/// that one write covers every head acknowledged meanwhile. Writing back to back, its
+/// fsyncs competed with sled's for the disk and cost 11-12% of the acknowledged appends
+/// per second of 64 concurrent appenders (`fundledger bench log`, two runs on a loaded
+/// machine); this bounds them to about 1 / 50 ms.
+const HEAD_RECORD_DELAY: Duration = Duration::from_millis(50);
+
+const _: () = assert!(
+    HEAD_RECORD_DELAY.as_millis() * 2 <= HEAD_RECORD_LAG_MAX.as_millis(),
+    "a delayed write has half the lag bound left to finish in"
+);
+
+/// The recorder thread: writes and fsyncs the newest acknowledged head, at most every
+/// [`HEAD_RECORD_DELAY`], beside the syncer rather than in its way. Written by the syncer
+/// itself between sled's fsync and the acknowledgement, the record's second fsync per group
+/// commit cost 54% of the acknowledged appends per second of 64 concurrent appenders
+/// (13.9k against 30.1k with `fundledger bench log`). So the syncer only notes each
+/// acknowledged head here, and holds back its next acknowledgement while the oldest head
+/// not yet recorded was acknowledged more than [`HEAD_RECORD_LAG_MAX`] ago: the record lags
+/// the acknowledged head by at most that long (unless the disk stalls, when
+/// acknowledgements wait for it).
 #[derive(Debug)]
 pub(crate) struct Recorder {
     shared: Arc<(Mutex<RecorderState>, Condvar)>,
@@ -266,8 +279,9 @@ impl Recorder {
     }
 }
 
-/// The recorder thread's loop: writes the newest noted head whenever it is ahead of the
-/// record; on stop, once the record holds it.
+/// The recorder thread's loop: writes the newest noted head once it is ahead of the record
+/// and the oldest unrecorded one has waited [`HEAD_RECORD_DELAY`] (at once on stop); ends
+/// on stop once the record holds it.
 fn record_heads(mut record: HeadRecord, shared: &(Mutex<RecorderState>, Condvar)) {
     let (lock, changed) = shared;
     let mut state = lock
@@ -281,6 +295,17 @@ fn record_heads(mut record: HeadRecord, shared: &(Mutex<RecorderState>, Condvar)
             state = changed
                 .wait(state)
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
+            continue;
+        }
+        if let Some(since) = state.waiting_since
+            && !state.stopping
+            && let Some(left) = HEAD_RECORD_DELAY.checked_sub(since.elapsed())
+            && !left.is_zero()
+        {
+            state = changed
+                .wait_timeout(state, left)
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .0;
             continue;
         }
         let head = state.wanted;

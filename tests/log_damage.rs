@@ -472,3 +472,47 @@ fn exported_positions(stdout: &[u8]) -> Vec<u64> {
         })
         .collect()
 }
+
+/// The newest head in the head record file (the valid slot with the larger sequence).
+fn recorded_head(dir: &Path) -> Head {
+    use fundledger::log::codec::{HEAD_RECORD_SLOT_BYTES, decode_head_record_slot};
+    let bytes = std::fs::read(dir.join(HEAD_RECORD_FILE)).unwrap();
+    let newest = bytes
+        .chunks(4096)
+        .filter_map(|slot| decode_head_record_slot(&slot[..HEAD_RECORD_SLOT_BYTES]).ok())
+        .max_by_key(|slot| slot.sequence)
+        .unwrap();
+    Head {
+        position: newest.position,
+        hash: newest.hash,
+    }
+}
+
+/// While the log is open, the head record reaches each acknowledged head within the lag
+/// bound (HEAD_RECORD_LAG_MAX, the documented window; asserted with as much again of
+/// margin for a loaded machine), and holds the last one once the log closes.
+#[test]
+fn the_head_record_reaches_each_acknowledged_head_within_its_lag_bound() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = Log::open(&LogConfig::new(dir.path())).unwrap();
+    for round in 0..3 {
+        append(&log, round * 10 + 1, 10);
+        let acknowledged = log.head();
+        let started = Instant::now();
+        while recorded_head(dir.path()) != acknowledged {
+            assert!(
+                started.elapsed() < HEAD_RECORD_LAG_MAX * 2,
+                "the record reaches head {acknowledged} within the lag bound"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+    append(&log, 31, 1);
+    let last = log.head();
+    drop(log);
+    assert_eq!(
+        recorded_head(dir.path()),
+        last,
+        "closing records the last head"
+    );
+}

@@ -303,3 +303,22 @@ fn write_log_block_v1_fixture() {
     );
     std::fs::write(path, hex::encode(fixture_block()) + "\n").unwrap();
 }
+
+const HEAD_RECORD_SLOT_V1_HEX: &str = include_str!("fixtures/head_record_slot_v1.hex");
+
+/// A committed head-record slot (format 0x48: sequence 7, position 400, hash 0xAB × 32,
+/// SHA-256 of those 49 bytes) decodes forever, and today's encoder writes the same bytes.
+#[test]
+fn head_record_slot_v1_fixture_decodes_forever() {
+    use fundledger::log::codec::{
+        HeadRecordSlot, decode_head_record_slot, encode_head_record_slot,
+    };
+    let bytes = hex::decode(HEAD_RECORD_SLOT_V1_HEX.trim()).unwrap();
+    let slot = HeadRecordSlot {
+        sequence: 7,
+        position: 400,
+        hash: [0xAB; 32],
+    };
+    assert_eq!(decode_head_record_slot(&bytes).unwrap(), slot);
+    assert_eq!(encode_head_record_slot(&slot).to_vec(), bytes);
+}

@@ -180,8 +180,9 @@ pub async fn serve(
     config: ServerConfig,
 ) -> Result<(), ServeError> {
     refuse_exposed_local_trust(listen, config.access.as_ref())?;
+    let shutdown = shutdown_signal();
     let listener = tokio::net::TcpListener::bind(listen).await?;
-    serve_with_shutdown(Arc::clone(&log), listener, config, shutdown_signal()).await?;
+    serve_with_shutdown(Arc::clone(&log), listener, config, shutdown).await?;
     log.shutdown()?;
     tracing::info!(head = %log.head(), "fundledger stopped");
     Ok(())
@@ -417,29 +418,37 @@ async fn show_books_health(
     }
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        if let Err(error) = tokio::signal::ctrl_c().await {
-            tracing::error!(%error, "cannot listen for ctrl-c");
-            std::future::pending::<()>().await;
-        }
-    };
+/// The future that ends on ctrl-c or SIGTERM. The SIGTERM handler is installed here, when
+/// the future is made (before the listener serves), not when it is first polled: a SIGTERM
+/// that came between the "serving" log line and that first poll killed the process without
+/// closing the log.
+fn shutdown_signal() -> impl Future<Output = ()> {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(error) => {
-                tracing::error!(%error, "cannot listen for SIGTERM");
+    let terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate());
+    async move {
+        let ctrl_c = async {
+            if let Err(error) = tokio::signal::ctrl_c().await {
+                tracing::error!(%error, "cannot listen for ctrl-c");
                 std::future::pending::<()>().await;
             }
+        };
+        #[cfg(unix)]
+        let terminate = async {
+            match terminate {
+                Ok(mut signal) => {
+                    signal.recv().await;
+                }
+                Err(error) => {
+                    tracing::error!(%error, "cannot listen for SIGTERM");
+                    std::future::pending::<()>().await;
+                }
+            }
+        };
+        #[cfg(not(unix))]
+        let terminate = std::future::pending::<()>();
+        tokio::select! {
+            () = ctrl_c => tracing::info!("ctrl-c: shutting down"),
+            () = terminate => tracing::info!("SIGTERM: shutting down"),
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => tracing::info!("ctrl-c: shutting down"),
-        () = terminate => tracing::info!("SIGTERM: shutting down"),
     }
 }

@@ -13,7 +13,10 @@ pub fn from_log(error: log::Error) -> Status {
         log::Error::IdempotencyConflict { .. } => Code::AlreadyExists,
         log::Error::InvalidAppend { .. } => Code::InvalidArgument,
         log::Error::WriterStopped => Code::Unavailable,
-        log::Error::Corrupt { .. } | log::Error::Undecodable { .. } => Code::DataLoss,
+        log::Error::Corrupt { .. }
+        | log::Error::Undecodable { .. }
+        | log::Error::Damaged(_)
+        | log::Error::Truncated { .. } => Code::DataLoss,
         log::Error::Io(_)
         | log::Error::Storage(_)
         | log::Error::Poisoned(_)

@@ -110,6 +110,14 @@ struct LogBench {
     /// Where to put the store (default: a temporary directory, removed afterwards).
     #[arg(long)]
     data: Option<PathBuf>,
+    /// Events the concurrent single-event appenders append on a fresh store in each round of
+    /// the head-record phase, once with the head record and once without (0: skip it).
+    #[arg(long, default_value_t = 64_000)]
+    head_record_events: u64,
+    /// Rounds of the head-record phase; with and without alternate, so that a drift of the
+    /// shared machine falls on both.
+    #[arg(long, default_value_t = 3)]
+    head_record_rounds: u64,
 }
 
 /// Runs a benchmark.
@@ -345,7 +353,74 @@ fn append_from_tasks(
 /// The name of the appenders' threads (or runtime workers).
 const APPENDER_THREAD: &str = "bench-appender";
 
+/// What the head record costs: acknowledged single-event appends per second from the
+/// concurrent appenders on a fresh store, with the head record and without it (in
+/// alternating rounds), in the same run. Without it each group commit has one fsync (sled's
+/// file); with it, two (sled's file, then the record).
+fn head_record_cost(options: &LogBench) -> anyhow::Result<()> {
+    let per_appender = options.head_record_events / options.appenders.max(1);
+    let appends = per_appender * options.appenders;
+    if appends == 0 || options.head_record_rounds == 0 {
+        return Ok(());
+    }
+    let parent = options.data.as_deref().and_then(std::path::Path::parent);
+    let mut rates: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
+    for round in 0..options.head_record_rounds {
+        // Which of the pair runs first alternates, so neither always meets a warmer cache.
+        let order = if round % 2 == 0 {
+            [true, false]
+        } else {
+            [false, true]
+        };
+        for with_record in order {
+            let directory = match parent {
+                Some(parent) => tempfile::tempdir_in(parent)?,
+                None => tempfile::tempdir()?,
+            };
+            let mut config = LogConfig::new(directory.path().join("bench"));
+            config.open_check = OpenCheck::Tail;
+            config.head_record = with_record;
+            let log = Arc::new(Log::open(&config)?);
+            let started = Instant::now();
+            append_from_tasks(&log, options, per_appender)?;
+            rates[usize::from(!with_record)].push(rate(appends, started.elapsed()));
+            log.shutdown()?;
+        }
+    }
+    // Each round's pair ran back to back: the median of their ratios cancels the drift of a
+    // shared machine better than the ratio of the medians.
+    let mut costs: Vec<f64> = rates[0]
+        .iter()
+        .zip(&rates[1])
+        .map(|(with, without)| (1.0 - with / without.max(f64::EPSILON)) * 100.0)
+        .collect();
+    let median = |values: &mut Vec<f64>| {
+        values.sort_by(f64::total_cmp);
+        values[values.len() / 2]
+    };
+    let listed = |rates: &[f64]| {
+        rates
+            .iter()
+            .map(|rate| format!("{rate:.0}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let (with, without) = (listed(&rates[0]), listed(&rates[1]));
+    let (with_median, without_median) = (median(&mut rates[0]), median(&mut rates[1]));
+    println!(
+        "head record: {} appender tasks x {per_appender} single-event commands on a fresh store, \
+         {} rounds: with the record {with} (median {with_median:.0}) acknowledged appends/s, \
+         without {without} (median {without_median:.0}); the record costs {:.1}% (median of \
+         the rounds' pairs)",
+        options.appenders,
+        options.head_record_rounds,
+        median(&mut costs)
+    );
+    Ok(())
+}
+
 fn log_bench(options: &LogBench) -> anyhow::Result<()> {
+    head_record_cost(options)?;
     let temporary = tempfile::tempdir()?;
     let path = options
         .data

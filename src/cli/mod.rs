@@ -26,9 +26,10 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
-/// Exit code: the log is corrupt (a verify or an open found a broken chain).
+/// Exit code: the store is damaged (a broken chain, a log shorter than its head record,
+/// data the storage engine reads as corrupt): restore it from a copy.
 pub const EXIT_CORRUPT: u8 = 3;
-/// Exit code: any other failure.
+/// Exit code: the command could not run (any other failure).
 pub const EXIT_FAILURE: u8 = 1;
 
 /// fundledger: the event-sourced ledger of the merged maternity and employee basic medical
@@ -89,10 +90,72 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-/// The exit code for an error: [`EXIT_CORRUPT`] for a broken chain, else [`EXIT_FAILURE`].
+/// The exit code for an error: [`EXIT_CORRUPT`] if anything in its chain says the stored
+/// log is damaged ([`crate::log::Error::is_damage`]), else [`EXIT_FAILURE`].
 pub fn exit_code(error: &anyhow::Error) -> u8 {
-    match error.downcast_ref::<crate::log::Error>() {
-        Some(crate::log::Error::Corrupt { .. }) => EXIT_CORRUPT,
-        _ => EXIT_FAILURE,
+    let damaged = error
+        .chain()
+        .any(|cause| log_error_of(cause).is_some_and(crate::log::Error::is_damage));
+    if damaged { EXIT_CORRUPT } else { EXIT_FAILURE }
+}
+
+/// The log error an error of the chain is or wraps transparently (the books' errors show
+/// their log error as themselves, so the chain does not list it apart).
+fn log_error_of<'a>(cause: &'a (dyn std::error::Error + 'static)) -> Option<&'a crate::log::Error> {
+    use crate::projections::{ExecuteError, ProjectionError};
+    let of_projection = |error: &'a ProjectionError| match error {
+        ProjectionError::Log(error) => Some(error),
+        _ => None,
+    };
+    if let Some(error) = cause.downcast_ref::<crate::log::Error>() {
+        return Some(error);
+    }
+    if let Some(error) = cause.downcast_ref::<ProjectionError>() {
+        return of_projection(error);
+    }
+    match cause.downcast_ref::<ExecuteError>()? {
+        ExecuteError::Log(error) => Some(error),
+        ExecuteError::Projection(error) => of_projection(error),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
+mod tests {
+    use super::*;
+    use crate::log::{Error, Head};
+    use crate::projections::{ExecuteError, ProjectionError};
+
+    fn truncated() -> Error {
+        Error::Truncated {
+            recorded: Head {
+                position: 400,
+                hash: [1; 32],
+            },
+            found: 222,
+        }
+    }
+
+    /// A damaged store exits 3 however the damage is wrapped; a failure to run exits 1.
+    #[test]
+    fn damage_exits_3_and_a_failure_to_run_exits_1() {
+        let damaged = [
+            anyhow::Error::new(truncated()).context("opening the log"),
+            anyhow::Error::new(Error::from(sled::Error::Corruption { at: None, bt: () })),
+            anyhow::Error::new(ProjectionError::Log(truncated())).context("opening the books"),
+            anyhow::Error::new(ExecuteError::Projection(ProjectionError::Log(truncated()))),
+        ];
+        for error in &damaged {
+            assert_eq!(exit_code(error), EXIT_CORRUPT, "{error:#}");
+        }
+        let failed = [
+            anyhow::Error::new(Error::Io(std::io::Error::other("disk full"))),
+            anyhow::Error::new(Error::WriterStopped).context("appending"),
+            anyhow::anyhow!("no such file"),
+        ];
+        for error in &failed {
+            assert_eq!(exit_code(error), EXIT_FAILURE, "{error:#}");
+        }
     }
 }

@@ -28,6 +28,12 @@ pub const FORMAT_BLOCK_V1: u8 = 0xB1;
 pub const FORMAT_IDEMPOTENCY_V1: u8 = 0x11;
 /// Format byte of a head or verified-mark record, version 1.
 pub const FORMAT_HEAD_V1: u8 = 0x41;
+/// Format byte of a slot of the head record file, version 1.
+pub const FORMAT_HEAD_RECORD_V1: u8 = 0x48;
+/// The bytes of a head-record slot covered by its checksum: format, sequence, position, hash.
+const HEAD_RECORD_CHECKED_BYTES: usize = 1 + 8 + 8 + 32;
+/// The bytes of one head-record slot: the checked bytes and their SHA-256.
+pub const HEAD_RECORD_SLOT_BYTES: usize = HEAD_RECORD_CHECKED_BYTES + 32;
 /// Format byte of a payload encoded with bincode's serde mode, standard configuration.
 pub const FORMAT_PAYLOAD_BINCODE_V1: u8 = 0x51;
 /// The most memory one decoded payload may claim, in bytes. bincode counts the in-memory
@@ -486,6 +492,48 @@ pub fn decode_head(bytes: &[u8]) -> Result<(u64, Hash, i64), CodecError> {
     ))
 }
 
+/// One slot of the head record file ([`super::head_record`]): which write of the record it
+/// was, and the acknowledged head it records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HeadRecordSlot {
+    /// Counts the record's writes; the valid slot with the larger sequence is the record.
+    pub sequence: u64,
+    /// The acknowledged head position.
+    pub position: u64,
+    /// The chain hash at that position.
+    pub hash: Hash,
+}
+
+/// Encodes a head-record slot:
+/// `FORMAT_HEAD_RECORD_V1 | sequence u64 | position u64 | hash [32] | SHA-256 of the rest [32]`.
+pub fn encode_head_record_slot(slot: &HeadRecordSlot) -> [u8; HEAD_RECORD_SLOT_BYTES] {
+    let mut bytes = [0u8; HEAD_RECORD_SLOT_BYTES];
+    bytes[0] = FORMAT_HEAD_RECORD_V1;
+    bytes[1..9].copy_from_slice(&slot.sequence.to_le_bytes());
+    bytes[9..17].copy_from_slice(&slot.position.to_le_bytes());
+    bytes[17..HEAD_RECORD_CHECKED_BYTES].copy_from_slice(&slot.hash);
+    let checksum: Hash = Sha256::digest(&bytes[..HEAD_RECORD_CHECKED_BYTES]).into();
+    bytes[HEAD_RECORD_CHECKED_BYTES..].copy_from_slice(&checksum);
+    bytes
+}
+
+/// Decodes a head-record slot, refusing one whose checksum does not hold (a torn or damaged
+/// write, or a slot never written).
+pub fn decode_head_record_slot(bytes: &[u8]) -> Result<HeadRecordSlot, CodecError> {
+    expect_format(bytes, FORMAT_HEAD_RECORD_V1, HEAD_RECORD_SLOT_BYTES)?;
+    let checksum: Hash = Sha256::digest(&bytes[..HEAD_RECORD_CHECKED_BYTES]).into();
+    if bytes[HEAD_RECORD_CHECKED_BYTES..] != checksum {
+        return Err(CodecError::Malformed(
+            "head record slot checksum does not match".to_owned(),
+        ));
+    }
+    Ok(HeadRecordSlot {
+        sequence: u64::from_le_bytes(take_array(bytes, 1, "head record sequence")?),
+        position: u64::from_le_bytes(take_array(bytes, 9, "head record position")?),
+        hash: take_array(bytes, 17, "head record hash")?,
+    })
+}
+
 /// Encodes a domain payload with bincode's serde mode behind a format byte.
 pub fn encode_payload<T: serde::Serialize>(value: &T) -> Result<Vec<u8>, CodecError> {
     let mut bytes = vec![FORMAT_PAYLOAD_BINCODE_V1];
@@ -614,5 +662,28 @@ mod tests {
             bytes
         );
         assert_eq!(decode_body_borrowed(&bytes).unwrap(), borrowed);
+    }
+
+    /// A head-record slot round-trips, and any one flipped bit makes it refused.
+    #[test]
+    fn head_record_slot_refuses_every_flipped_bit() {
+        let slot = HeadRecordSlot {
+            sequence: 7,
+            position: 400,
+            hash: [0xAB; 32],
+        };
+        let bytes = encode_head_record_slot(&slot);
+        assert_eq!(decode_head_record_slot(&bytes), Ok(slot));
+        for byte in 0..bytes.len() {
+            for bit in 0..8 {
+                let mut damaged = bytes;
+                damaged[byte] ^= 1 << bit;
+                assert!(
+                    decode_head_record_slot(&damaged).is_err(),
+                    "a flip of bit {bit} of byte {byte} is detected"
+                );
+            }
+        }
+        assert!(decode_head_record_slot(&[0u8; HEAD_RECORD_SLOT_BYTES]).is_err());
     }
 }

@@ -12,6 +12,9 @@
 //!   its mark, and resumes from the mark after a crash; stream reads wait for it.
 //! - Positions are dense from 1; every event's hash chains to the one before it.
 //! - Readers never see past the last acknowledged position.
+//! - The acknowledged head is also kept outside sled, in the head record, at most
+//!   [`HEAD_RECORD_LAG_MAX`] behind; an open refuses a log that ends before it or differs
+//!   at it.
 //!
 //! # Layout
 //! - `envelope.rs`: what is stored and what callers hand in; limits.
@@ -21,12 +24,15 @@
 //!   acknowledgement).
 //! - `indexer.rs`: the indexer thread that writes the stream index behind the writer.
 //! - `store.rs`: the [`Log`] handle: open, recover, append, read.
+//! - `head_record.rs`: the head record, a small file beside sled's that keeps the
+//!   acknowledged head, so an open refuses a log that damage has shortened.
 //! - `verify.rs`: chain verification.
 //! - `error.rs`: [`Error`].
 
 pub mod codec;
 mod envelope;
 mod error;
+mod head_record;
 mod indexer;
 mod keys;
 mod store;
@@ -39,6 +45,7 @@ pub use envelope::{
     Head, NewEvent, PAYLOAD_BYTES_MAX, STREAM_ID_BYTES_MAX,
 };
 pub use error::{Error, Result};
+pub use head_record::{HEAD_RECORD_FILE, HEAD_RECORD_LAG_MAX};
 pub use indexer::INDEX_BATCH_EVENTS_MAX;
 pub use store::{
     BlockScan, EventIter, INDEX_DEFER_EVENTS_MAX, INDEX_DEFER_IDLE, Log, LogConfig, OpenCheck,

@@ -15,6 +15,7 @@ use super::envelope::{
     STREAM_ID_BYTES_MAX,
 };
 use super::error::{Error, Result};
+use super::head_record::{self, HeadRecord};
 use super::indexer;
 use super::keys;
 use super::verify::{self, VerifyFrom};
@@ -68,6 +69,16 @@ pub struct LogConfig {
     pub group_commit_wait: Duration,
     /// How much to verify on open.
     pub open_check: OpenCheck,
+    /// Keep the head record ([`super::head_record`]): check the log against it on open and
+    /// write each acknowledged head to it. Off only in `fundledger bench log`, to measure
+    /// what it costs: a log opened without it cannot tell that damage shortened it.
+    pub head_record: bool,
+    /// Open a damaged log read-only to write out what remains (`fundledger export
+    /// events`): a log shorter than its head record, or whose head cannot be recovered, is
+    /// opened anyway, with the damage kept for [`Log::take_damage`], and every event sled
+    /// still yields up to the first unreadable one can be read. Nothing is written: no
+    /// appends, no stream index, no head record.
+    pub salvage: bool,
 }
 
 impl LogConfig {
@@ -77,6 +88,8 @@ impl LogConfig {
             path: path.into(),
             group_commit_wait: Duration::from_micros(200),
             open_check: OpenCheck::SinceVerified,
+            head_record: true,
+            salvage: false,
         }
     }
 }
@@ -137,6 +150,18 @@ impl Progress {
 }
 
 impl Shared {
+    fn new(tree: sled::Tree, head: Head) -> Shared {
+        Shared {
+            tree,
+            durable: AtomicU64::new(head.position),
+            head: RwLock::new(head),
+            head_watch: tokio::sync::watch::Sender::new(head),
+            progress: Mutex::new(Progress::default()),
+            progress_changed: Condvar::new(),
+            poisoned: Mutex::new(None),
+        }
+    }
+
     fn progress(&self) -> MutexGuard<'_, Progress> {
         self.progress
             .lock()
@@ -295,6 +320,11 @@ pub struct Log {
     sender: Mutex<Option<mpsc::Sender<Job>>>,
     writer: Mutex<Option<std::thread::JoinHandle<()>>>,
     indexer: Mutex<Option<std::thread::JoinHandle<()>>>,
+    /// The damage a salvage open found and let pass ([`LogConfig::salvage`]).
+    damage: Mutex<Option<Error>>,
+    /// The copy of a store sled refused that a salvage open reads: held only so that it is
+    /// removed when the log is dropped.
+    _salvage_copy: Option<tempfile::TempDir>,
 }
 
 impl std::fmt::Debug for Log {
@@ -359,7 +389,14 @@ fn fsync_directory(path: &Path) -> Result<()> {
 impl Log {
     /// Opens (or creates) the log in `config.path`, checks the chain as configured, and
     /// starts the writer. Refuses a broken chain with [`Error::Corrupt`].
+    ///
+    /// A log that ends before the head its head record says was acknowledged is refused
+    /// with [`Error::Truncated`], and one whose event at that head has another hash with
+    /// [`Error::Corrupt`]; a store sled finds corrupt is refused with [`Error::Damaged`].
     pub fn open(config: &LogConfig) -> Result<Log> {
+        if config.salvage {
+            return Log::open_salvage(config);
+        }
         let created = !config.path.join("db").exists();
         let db = open_sled(&config.path)?;
         let tree = db.open_tree(TREE_NAME)?;
@@ -371,15 +408,13 @@ impl Log {
             fsync_directory(&config.path)?;
         }
         let (head, recorded_micros) = recover_head(&tree)?;
-        let shared = Arc::new(Shared {
-            tree,
-            durable: AtomicU64::new(head.position),
-            head: RwLock::new(head),
-            head_watch: tokio::sync::watch::Sender::new(head),
-            progress: Mutex::new(Progress::default()),
-            progress_changed: Condvar::new(),
-            poisoned: Mutex::new(None),
-        });
+        let recorder = if config.head_record {
+            let record = keep_head_record(&config.path, &tree, &file, head, created)?;
+            Some(super::head_record::Recorder::spawn(record)?)
+        } else {
+            None
+        };
+        let shared = Arc::new(Shared::new(tree, head));
         let from = match config.open_check {
             OpenCheck::Tail => None,
             OpenCheck::SinceVerified => Some(VerifyFrom::VerifiedMark),
@@ -394,7 +429,7 @@ impl Log {
         let syncer_shared = Arc::clone(&shared);
         let syncer_thread = std::thread::Builder::new()
             .name("log-syncer".to_owned())
-            .spawn(move || super::writer::sync(syncer_shared, file, sync_queue))?;
+            .spawn(move || super::writer::sync(syncer_shared, file, recorder, sync_queue))?;
         let writer = Writer {
             shared: Arc::clone(&shared),
             syncer,
@@ -422,7 +457,58 @@ impl Log {
             sender: Mutex::new(Some(sender)),
             writer: Mutex::new(Some(handle)),
             indexer: Mutex::new(Some(indexer)),
+            damage: Mutex::new(None),
+            _salvage_copy: None,
         })
+    }
+
+    /// Opens a damaged log read-only ([`LogConfig::salvage`]): the damage found is kept,
+    /// not refused, and no thread that writes is started. If sled refuses the store as
+    /// corrupt, its files (without sled's snapshot, so sled recovers from its log alone, up
+    /// to the first damaged record) are copied beside the data directory and read there.
+    fn open_salvage(config: &LogConfig) -> Result<Log> {
+        let (db, salvage_copy, refused) = match open_sled(&config.path) {
+            Ok(db) => (db, None, None),
+            Err(damage @ Error::Damaged(_)) => {
+                tracing::error!(
+                    %damage,
+                    "sled refuses the store: reading what its log holds from a copy without \
+                     its snapshot"
+                );
+                let copy = copy_without_snapshot(&config.path)?;
+                (open_sled(copy.path())?, Some(copy), Some(damage))
+            }
+            Err(other) => return Err(other),
+        };
+        let tree = db.open_tree(TREE_NAME)?;
+        let (head, damage) = salvage_head(&config.path, &tree);
+        // The head record's comparison names the missing events; sled's refusal was logged.
+        let damage = damage.or(refused);
+        if let Some(damage) = &damage {
+            tracing::error!(%damage, "salvaging a damaged log");
+        }
+        let shared = Arc::new(Shared::new(tree, head));
+        shared.poison("the log was opened read-only to salvage what remains of it");
+        shared
+            .index_failed("the log was opened read-only to salvage what remains of it".to_owned());
+        tracing::warn!(path = %config.path.display(), %head, "event log opened read-only to salvage it");
+        Ok(Log {
+            shared,
+            db,
+            sender: Mutex::new(None),
+            writer: Mutex::new(None),
+            indexer: Mutex::new(None),
+            damage: Mutex::new(damage),
+            _salvage_copy: salvage_copy,
+        })
+    }
+
+    /// The damage a salvage open ([`LogConfig::salvage`]) found and let pass, once.
+    pub fn take_damage(&self) -> Option<Error> {
+        self.damage
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()
     }
 
     fn sender(&self) -> Result<mpsc::Sender<Job>> {
@@ -813,6 +899,115 @@ fn recover_index(shared: &Shared, head: Head) -> Result<(u64, FastMap<String, St
         progress.indexed = indexed;
     }
     Ok((indexed, unindexed))
+}
+
+/// Checks the recovered log against the head record in `path` and brings the record level
+/// with the log's head, or creates the record for a new store (or one made by a build
+/// without it, with a warning). The log's head is fsynced before it is recorded: an earlier
+/// process may have stopped after sled wrote it and before sled fsynced it.
+fn keep_head_record(
+    path: &Path,
+    tree: &sled::Tree,
+    file: &File,
+    head: Head,
+    created: bool,
+) -> Result<HeadRecord> {
+    let Some(mut record) = HeadRecord::load(path)? else {
+        if !created {
+            tracing::warn!(
+                path = %path.display(),
+                %head,
+                "the store has no head record (made by an earlier build): recording its head \
+                 now; damage that shortened the log before this open cannot be told"
+            );
+        }
+        file.sync_data()?;
+        return HeadRecord::create(path, head);
+    };
+    head_record::check(record.head(), head, |position| hash_at(tree, position))?;
+    if record.head() != head {
+        file.sync_data()?;
+        record.write(head)?;
+    }
+    Ok(record)
+}
+
+/// The stored hash of the event at `position`, if its block holds it.
+fn hash_at(tree: &sled::Tree, position: u64) -> Result<Option<Hash>> {
+    let Some(entry) = tree
+        .range(&keys::block(position)[..]..=&keys::block(u64::MAX)[..])
+        .next()
+    else {
+        return Ok(None);
+    };
+    let (key, bytes) = entry?;
+    let key_position = keys::block_position(&key).unwrap_or(0);
+    let mut cursor = BlockCursor::open(&bytes).map_err(|error| Error::Corrupt {
+        position: key_position,
+        reason: error.to_string(),
+    })?;
+    loop {
+        let at = cursor.next_position();
+        match cursor.next_event() {
+            Err(error) => {
+                return Err(Error::Corrupt {
+                    position: at,
+                    reason: error.to_string(),
+                });
+            }
+            Ok(None) => return Ok(None),
+            Ok(Some(raw)) if raw.position == position => return Ok(Some(raw.hash)),
+            Ok(Some(_)) => {}
+        }
+    }
+}
+
+/// Copies sled's files of the store in `path` (its `db`, `conf` and blobs, not its
+/// snapshot, the head record or the books) to a new directory beside it, so that sled
+/// recovers the copy from its log alone. The damaged store itself is left as it is.
+fn copy_without_snapshot(path: &Path) -> Result<tempfile::TempDir> {
+    let parent = path
+        .parent()
+        .filter(|parent| !parent.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let copy = tempfile::Builder::new()
+        .prefix(".fundledger-salvage-")
+        .tempdir_in(parent)?;
+    std::fs::copy(path.join("db"), copy.path().join("db"))?;
+    std::fs::copy(path.join("conf"), copy.path().join("conf"))?;
+    let blobs = path.join("blobs");
+    if blobs.is_dir() {
+        std::fs::create_dir(copy.path().join("blobs"))?;
+        for entry in std::fs::read_dir(&blobs)? {
+            let entry = entry?;
+            std::fs::copy(
+                entry.path(),
+                copy.path().join("blobs").join(entry.file_name()),
+            )?;
+        }
+    }
+    Ok(copy)
+}
+
+/// The head a salvage open reads up to, and the damage it found: the recovered head, also
+/// when it ends before the head record; when the head cannot be recovered, no limit, so
+/// reads go on up to the first event sled cannot yield.
+fn salvage_head(path: &Path, tree: &sled::Tree) -> (Head, Option<Error>) {
+    let head = match recover_head(tree) {
+        Ok((head, _)) => head,
+        Err(damage) => {
+            let unbounded = Head {
+                position: u64::MAX,
+                hash: GENESIS_HASH,
+            };
+            return (unbounded, Some(damage));
+        }
+    };
+    let checked = HeadRecord::load(path).and_then(|record| match record {
+        Some(record) => head_record::check(record.head(), head, |position| hash_at(tree, position)),
+        None => Ok(()),
+    });
+    (head, checked.err())
 }
 
 /// Reads the stored head and checks it against the last block.

@@ -30,6 +30,7 @@ use super::envelope::{
     AppendRequest, Appended, Committed, EventStamp, ExpectedVersion, Hash, Head,
 };
 use super::error::{Error, Result};
+use super::head_record::Recorder;
 use super::keys;
 use super::store::Shared;
 
@@ -340,19 +341,28 @@ fn fail_all(jobs: Vec<Job>, reason: &str) {
 }
 
 /// The syncer thread: flushes and fsyncs sled's file once for every group commit the
-/// writer applied before the flush began, then publishes their heads and acknowledges them
-/// in order. A failed flush or fsync poisons the log: nothing after it is acknowledged.
-pub(crate) fn sync(shared: Arc<Shared>, file: File, receiver: std::sync::mpsc::Receiver<Pending>) {
+/// writer applied before the flush began, then publishes their heads, hands the newest to
+/// the head recorder ([`Recorder`], which keeps the head record at most
+/// [`super::head_record::HEAD_RECORD_LAG_MAX`] behind), and acknowledges them in order. A
+/// failed flush, fsync or head-record write poisons the log: nothing after it is
+/// acknowledged. On stop the recorder records the last head before the syncer ends.
+pub(crate) fn sync(
+    shared: Arc<Shared>,
+    file: File,
+    recorder: Option<Recorder>,
+    receiver: std::sync::mpsc::Receiver<Pending>,
+) {
     while let Ok(first) = receiver.recv() {
         let mut batch = vec![first];
         while let Ok(next) = receiver.try_recv() {
             batch.push(next);
         }
-        let wrote = batch.iter().any(|pending| pending.head.is_some());
-        let synced = match shared.poisoned() {
-            Some(reason) => Err(reason),
-            None if wrote => flush_and_sync(&shared.tree, &file),
-            None => Ok(()),
+        let newest = batch.iter().rev().find_map(|pending| pending.head);
+        let synced = match (shared.poisoned(), newest) {
+            (Some(reason), _) => Err(reason),
+            (None, Some(_)) => flush_and_sync(&shared.tree, &file)
+                .and_then(|()| recorder.as_ref().map_or(Ok(()), Recorder::keep_within_lag)),
+            (None, None) => Ok(()),
         };
         if let Err(reason) = synced {
             if shared.poisoned().is_none() {
@@ -364,6 +374,9 @@ pub(crate) fn sync(shared: Arc<Shared>, file: File, receiver: std::sync::mpsc::R
             }
             continue;
         }
+        if let (Some(recorder), Some(head)) = (&recorder, newest) {
+            recorder.note(head);
+        }
         for pending in batch {
             if let Some(head) = pending.head {
                 shared.publish(head, pending.indexed_inline);
@@ -372,6 +385,10 @@ pub(crate) fn sync(shared: Arc<Shared>, file: File, receiver: std::sync::mpsc::R
                 let _ = job.reply.send(outcome);
             }
         }
+    }
+    if let Some(Err(reason)) = recorder.map(Recorder::stop) {
+        tracing::error!(%reason, "the head record failed");
+        shared.poison(&reason);
     }
     tracing::debug!("log syncer stopped");
 }

@@ -667,3 +667,46 @@ fn a_stream_id_no_append_accepts_reads_as_no_stream() {
     }
     assert_eq!(log.stream_version("employer/E1").unwrap(), 2);
 }
+
+/// The verified mark follows the head by itself, so an open does not re-hash the history
+/// from position 1: an open moves it to the head it checked, the background check moves
+/// it once the head is the configured lag ahead, and a clean shutdown moves it to the head
+/// (issue 17, point 4).
+#[test]
+fn the_verified_mark_follows_the_head_by_itself() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = LogConfig::new(dir.path());
+    config.verify_mark_lag_events = 100;
+    let log = Log::open(&config).unwrap();
+    assert_eq!(
+        log.verified_mark().unwrap().map(|mark| mark.position),
+        Some(0)
+    );
+    for batch in 0..10 {
+        let events = (0..50)
+            .map(|n| event("person/a", &format!("{batch}-{n}")))
+            .collect();
+        log.append_blocking(command(&format!("c{batch}"), events))
+            .unwrap();
+    }
+    // 500 events, the lag 100: the background check has moved the mark past 400 by now or
+    // soon (it runs as the head moves).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while log.verified_mark().unwrap().unwrap().position < 400 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the mark moves in the background"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let head = log.head();
+    log.shutdown().unwrap();
+    drop(log);
+
+    let reopened = Log::open(&LogConfig::new(dir.path())).unwrap();
+    assert_eq!(
+        reopened.verified_mark().unwrap(),
+        Some(head),
+        "a clean shutdown leaves the mark at the head"
+    );
+}

@@ -710,16 +710,18 @@ fn load_chunks(tree: &sled::Tree, generation: u64, index: u64) -> Result<Vec<u8>
 fn drop_other_generations(tree: &sled::Tree, generation: u64) -> Result<(), ProjectionError> {
     let mut batch = sled::Batch::default();
     let mut dropped = 0u64;
-    for entry in tree.iter() {
+    // Keys start with their generation (u64 BE): only the keys below and above this
+    // generation's are read, so an open does not read every checkpoint it keeps.
+    let own = generation.to_be_bytes();
+    let below = tree.range(..own.to_vec());
+    let above = match generation.checked_add(1) {
+        Some(next) => tree.range(next.to_be_bytes().to_vec()..),
+        None => tree.range(own.to_vec()..own.to_vec()),
+    };
+    for entry in below.chain(above) {
         let (key, _) = entry?;
-        let owner = key
-            .get(..8)
-            .and_then(|bytes| <[u8; 8]>::try_from(bytes).ok())
-            .map(u64::from_be_bytes);
-        if owner != Some(generation) {
-            batch.remove(key);
-            dropped += 1;
-        }
+        batch.remove(key);
+        dropped += 1;
     }
     if dropped > 0 {
         tracing::info!(

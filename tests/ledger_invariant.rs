@@ -63,7 +63,6 @@ fn refused_cleanly(error: &ExecuteError) -> bool {
 proptest! {
     #![proptest_config(ProptestConfig {
         cases: 24,
-        failure_persistence: None,
         rng_seed: proptest::test_runner::RngSeed::Fixed(19),
         ..ProptestConfig::default()
     })]

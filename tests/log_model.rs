@@ -4,6 +4,9 @@
 //! stream, verification, and `Reboot` (close and open again) — runs them on the real log,
 //! and after every step checks the log against the model.
 //!
+//! A failing case is shrunk and kept in `tests/log_model.proptest-regressions` (proptest's
+//! failure persistence), which later runs replay first.
+//!
 //! Not covered here: crashes at chosen points inside a commit (`tests/log_crash.rs` kills a
 //! child process at random moments instead).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -328,7 +331,6 @@ fn step(
 proptest! {
     #![proptest_config(ProptestConfig {
         cases: 24,
-        failure_persistence: None,
         rng_seed: proptest::test_runner::RngSeed::Fixed(17),
         ..ProptestConfig::default()
     })]

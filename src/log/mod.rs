@@ -42,7 +42,7 @@ pub use error::{Error, Result};
 pub use indexer::INDEX_BATCH_EVENTS_MAX;
 pub use store::{
     BlockScan, EventIter, INDEX_DEFER_EVENTS_MAX, INDEX_DEFER_IDLE, Log, LogConfig, OpenCheck,
-    SLED_SEGMENT_BYTES, ScannedBlock, StreamIter, digest, open_sled_waiting,
+    SLED_SEGMENT_BYTES, ScannedBlock, StreamIter, decode_block, digest, open_sled_waiting,
 };
 pub use verify::{VERIFY_PROGRESS_EVENTS, VerifyReport};
 pub use writer::{

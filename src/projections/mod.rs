@@ -26,7 +26,7 @@ pub use books::{
 };
 pub use engine::{
     CHECKPOINT_CHUNK_BYTES_MAX, CHECKPOINT_EVENTS, ProjectionError, Projector,
-    REBUILD_CHECKPOINTS_PER_BATCH, RebuildProgress,
+    REBUILD_CHECKPOINTS_PER_BATCH, RebuildProgress, decode_checkpoint, decode_checkpoint_rules,
 };
 pub use ledger::{
     CACHED_STREAM_EVENTS_MAX, COMMAND_ATTEMPTS_MAX, CommandMeta, ExecuteError, Executed,

@@ -7,7 +7,7 @@
 //! `Err` is the expected answer; a panic or an abort (an allocation sized by a damaged
 //! count) fails.
 //!
-//! The proptest runs a fixed-seed few thousand cases in CI (`FUNDLEDGER_FUZZ_CASES`
+//! The proptest runs 10,000 fixed-seed cases in CI (`FUNDLEDGER_FUZZ_CASES`
 //! overrides). The bench counts panics over many more inputs instead of stopping at the
 //! first:
 //!
@@ -34,7 +34,7 @@ const BLOCK_V1_HEX: &str = include_str!("fixtures/log_block_v1.hex");
 const PAYLOADS_V1: &str = include_str!("fixtures/stored_events_v1.jsonl");
 const PAYLOADS_V2: &str = include_str!("fixtures/stored_events_v2.jsonl");
 /// The proptest's cases unless `FUNDLEDGER_FUZZ_CASES` says otherwise.
-const FUZZ_CASES_DEFAULT: u32 = 3000;
+const FUZZ_CASES_DEFAULT: u32 = 10_000;
 /// The bench's inputs unless `FUNDLEDGER_FUZZ_INPUTS` says otherwise.
 const FUZZ_INPUTS_DEFAULT: u64 = 10_000_000;
 /// The most mutations applied to one input.
@@ -63,6 +63,8 @@ struct Corpus {
     samples: Vec<(Kind, Vec<u8>)>,
     /// The rule events the checkpoints name, handed to a decoded V2 checkpoint.
     rules: Arc<Vec<Event>>,
+    /// An event folded after a decoded checkpoint, as catching up from it would.
+    next_event: Event,
 }
 
 fn payloads(text: &str, schema_version: u16) -> Vec<(Kind, Vec<u8>)> {
@@ -93,12 +95,14 @@ fn corpus() -> Corpus {
     let v2 = payloads(PAYLOADS_V2, stored::STORED_SCHEMA_VERSION);
     let mut books = Books::default();
     let mut position = 0;
+    let mut next_event = None;
     for (_, payload) in &v2 {
         let event = codec::decode_payload::<StoredEvent>(payload)
             .unwrap()
             .into_domain();
         position += 1;
         books.apply(position, &event).unwrap();
+        next_event = Some(event);
     }
     assert!(books.regions().count() > 1, "the checkpoint holds regions");
     samples.extend(v2);
@@ -114,6 +118,7 @@ fn corpus() -> Corpus {
     Corpus {
         samples,
         rules: Arc::new(books.rule_events().to_vec()),
+        next_event: next_event.unwrap(),
     }
 }
 
@@ -317,8 +322,10 @@ fn decode_all(corpus: &Corpus, kind: &Kind, bytes: &[u8]) -> bool {
         Kind::Checkpoint => {
             let rules = Arc::clone(&corpus.rules);
             match decode_checkpoint(bytes, &mut |_| Ok(Arc::clone(&rules))) {
-                Ok(books) => {
+                Ok(mut books) => {
                     report_books(&books);
+                    let next = books.position().wrapping_add(1);
+                    let _ = books.apply(next, &corpus.next_event);
                     true
                 }
                 Err(_) => false,
@@ -366,7 +373,7 @@ fn env_number<T: std::str::FromStr>(name: &str, default: T) -> T {
 }
 
 /// Mutated fixture bytes of every stored kind decode to an error or a value, never a
-/// panic (fixed seed; `FUNDLEDGER_FUZZ_CASES` cases, 3000 by default).
+/// panic (fixed seed; `FUNDLEDGER_FUZZ_CASES` cases, 10,000 by default).
 #[test]
 fn hostile_stored_bytes_never_panic_the_decoders() {
     let corpus = corpus();

@@ -4,7 +4,7 @@ use tonic::{Code, Status};
 
 use crate::domain::Rejection;
 use crate::log;
-use crate::projections::{ExecuteError, FoldError, ProjectionError, TrialError};
+use crate::projections::{ExecuteError, FoldError, ProjectionError, SumOverflow, TrialError};
 
 /// The status for a log error.
 pub fn from_log(error: log::Error) -> Status {
@@ -109,6 +109,14 @@ pub fn from_projection(error: ProjectionError) -> Status {
         error @ ProjectionError::Checkpoint { .. } => Status::internal(error.to_string()),
         error @ ProjectionError::RebuildRunning => Status::failed_precondition(error.to_string()),
     }
+}
+
+/// The status for a query whose sum overflowed: DATA_LOSS, as for books that do not fold.
+/// Amounts are bounded at the edge (`AMOUNT_MAX` in `convert.rs`), so no sum of
+/// acknowledged commands comes near the decimal range: only damaged figures overflow, and
+/// the figure is refused rather than given with an addend dropped.
+pub fn from_sum_overflow(error: SumOverflow) -> Status {
+    Status::data_loss(error.to_string())
 }
 
 /// The status for a command that was not executed.

@@ -101,7 +101,7 @@ pub fn run(args: ExportArgs) -> anyhow::Result<()> {
                     damage.reason
                 );
             }
-            let report = report::region_report(&books, &books.rulebook(), &region, *as_of);
+            let report = report::region_report(&books, &books.rulebook(), &region, *as_of)?;
             writeln!(out, "section,name,value")?;
             writeln!(out, "report,region,{}", report.region)?;
             writeln!(out, "report,as_of,{}", report.as_of)?;

@@ -8,13 +8,16 @@
 //! count) fails.
 //!
 //! The proptest runs 10,000 fixed-seed cases in CI (`FUNDLEDGER_FUZZ_CASES`
-//! overrides). The bench counts panics over many more inputs instead of stopping at the
-//! first:
+//! overrides). The bench counts panics over 10M inputs instead of stopping at the first
+//! (`FUNDLEDGER_FUZZ_INPUTS` and `FUNDLEDGER_FUZZ_SEED` override; `--release` runs it
+//! faster, after a release build of the tests):
 //!
 //! ```text
-//! FUNDLEDGER_FUZZ_INPUTS=10000000 cargo test --release --test decode_fuzz -- \
-//!     --ignored --nocapture decode_fuzz_bench
+//! cargo test --test decode_fuzz -- --ignored --nocapture decode_fuzz_bench
 //! ```
+//!
+//! The cargo-fuzz target `fuzz/fuzz_targets/decode.rs` (nightly) feeds the same decoders
+//! with libFuzzer's coverage-guided inputs.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -465,7 +468,7 @@ impl SplitMix {
 /// The bench: `FUNDLEDGER_FUZZ_INPUTS` mutated inputs (10M by default), counting panics
 /// rather than stopping at the first, and printing the figures.
 #[test]
-#[ignore = "a bench: run in --release with --ignored --nocapture"]
+#[ignore = "a bench: run with --ignored --nocapture"]
 fn decode_fuzz_bench() {
     let corpus = corpus();
     let inputs = env_number("FUNDLEDGER_FUZZ_INPUTS", FUZZ_INPUTS_DEFAULT);

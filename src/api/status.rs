@@ -143,3 +143,16 @@ pub fn from_execute(error: ExecuteError) -> Status {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A query whose sum overflows answers DATA_LOSS naming the sum, never a figure.
+    #[test]
+    fn overflowing_sums_are_data_loss() {
+        let status = from_sum_overflow(SumOverflow::of("bmi_income"));
+        assert_eq!(status.code(), Code::DataLoss);
+        assert_eq!(status.message(), "the sum of bmi_income overflows");
+    }
+}

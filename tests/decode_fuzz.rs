@@ -185,6 +185,9 @@ enum Mutation {
     },
     /// Sets a block's header and trailer counts alike, so that the framing still agrees.
     BlockCount(u32),
+    /// Moves a block to end at `u64::MAX`: first position `u64::MAX - n`, `n + 1` events
+    /// (header and trailer), as a damaged header near the end of the positions reads.
+    BlockEnd(u8),
 }
 
 fn apply(bytes: &mut Vec<u8>, mutation: &Mutation, corpus: &Corpus) {
@@ -239,6 +242,14 @@ fn apply(bytes: &mut Vec<u8>, mutation: &Mutation, corpus: &Corpus) {
         Mutation::BlockCount(count) => {
             if len >= 5 {
                 bytes[1..5].copy_from_slice(&count.to_le_bytes());
+                bytes[len - 4..].copy_from_slice(&count.to_le_bytes());
+            }
+        }
+        Mutation::BlockEnd(before) => {
+            if len >= 13 {
+                let count = u32::from(*before) + 1;
+                bytes[1..5].copy_from_slice(&count.to_le_bytes());
+                bytes[5..13].copy_from_slice(&(u64::MAX - u64::from(*before)).to_le_bytes());
                 bytes[len - 4..].copy_from_slice(&count.to_le_bytes());
             }
         }
@@ -365,6 +376,7 @@ fn mutation() -> impl Strategy<Value = Mutation> {
         ),
         (any::<usize>(), huge()).prop_map(|(at, huge)| Mutation::Huge { at, huge }),
         any::<u32>().prop_map(Mutation::BlockCount),
+        (0u8..4).prop_map(Mutation::BlockEnd),
     ]
 }
 
@@ -427,7 +439,7 @@ impl SplitMix {
 
     fn mutation(&mut self) -> Mutation {
         let at = self.next() as usize;
-        match self.below(8) {
+        match self.below(9) {
             0 => Mutation::Flip {
                 at,
                 bit: self.below(8) as u8,
@@ -460,7 +472,8 @@ impl SplitMix {
                     _ => Huge::Varint64(self.next()),
                 },
             },
-            _ => Mutation::BlockCount(self.next() as u32),
+            7 => Mutation::BlockCount(self.next() as u32),
+            _ => Mutation::BlockEnd(self.below(4) as u8),
         }
     }
 }
@@ -508,4 +521,41 @@ fn decode_fuzz_bench() {
         println!("panic: {message}");
     }
     assert_eq!(panics, 0, "hostile stored bytes never panic");
+}
+
+/// Regression (found by the cargo-fuzz target): a block whose last event sits at
+/// `u64::MAX` passed `open`, then `last_position` computed `first + count` before
+/// subtracting one and overflowed, and walking past its last event did too.
+#[test]
+fn a_block_ending_at_the_last_position_walks_without_overflow() {
+    use fundledger::log::codec::{BlockWriter, EventBodyRefV1, chain_hash, encode_body};
+    for (first, count) in [(u64::MAX, 1u64), (u64::MAX - 1, 2)] {
+        let previous = fundledger::log::GENESIS_HASH;
+        let mut block = BlockWriter::new(first, &previous);
+        for position in first..=first + (count - 1) {
+            let body = encode_body(&EventBodyRefV1 {
+                position,
+                stream_id: "person/a",
+                stream_version: 1,
+                event_type: "Fixture",
+                schema_version: 1,
+                business_date: 20191130,
+                recorded_at_micros: 0,
+                command_id: "fixture",
+                actor: "auditor",
+                payload: b"payload",
+            })
+            .unwrap();
+            block.push(&body, &chain_hash(&previous, &body));
+        }
+        let bytes = block.finish();
+        let mut cursor = BlockCursor::open(&bytes).unwrap();
+        assert_eq!(cursor.last_position(), u64::MAX);
+        let mut positions = Vec::new();
+        while let Some(raw) = cursor.next_event().unwrap() {
+            positions.push(raw.position);
+        }
+        assert_eq!(positions.last(), Some(&u64::MAX));
+        assert_eq!(decode_block(&bytes, first, 0).unwrap().len() as u64, count);
+    }
 }

@@ -379,9 +379,11 @@ impl<'a> BlockCursor<'a> {
         })
     }
 
-    /// The position of the block's last event, as its header says.
+    /// The position of the block's last event, as its header says (`open` checked that it
+    /// is a u64, and that `count` is at least one: subtract first, or a block ending at
+    /// `u64::MAX` overflows).
     pub fn last_position(&self) -> u64 {
-        self.first_position + u64::from(self.count) - 1
+        self.first_position + (u64::from(self.count) - 1)
     }
 
     /// How many events a reader may reserve room for: the header's count, but never more
@@ -423,7 +425,8 @@ impl<'a> BlockCursor<'a> {
         self.offset += ITEM_OVERHEAD_BYTES + len;
         self.remaining -= 1;
         let position = self.next_position;
-        self.next_position += 1;
+        // Saturating: after an event at u64::MAX there is no next one to name.
+        self.next_position = self.next_position.saturating_add(1);
         Ok(Some(RawEvent {
             position,
             body,

@@ -19,6 +19,7 @@ use std::collections::HashSet;
 use std::fmt;
 use std::num::NonZeroUsize;
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use argon2::password_hash::rand_core::OsRng;
@@ -55,6 +56,11 @@ pub const VERIFIED_TOKENS_MAX: usize = 1024;
 /// How many refused tokens are remembered likewise, so that a client retrying a wrong
 /// token does not make the server hash it against every entry again.
 pub const REFUSED_TOKENS_MAX: usize = 1024;
+/// How many first-time token checks (argon2 against the entries, on the request's thread)
+/// may run at once; a request that would start another is answered UNAVAILABLE, to retry.
+/// A flood of unknown tokens then holds at most this many threads, and tokens already
+/// verified keep answering.
+pub const TOKEN_VERIFICATIONS_MAX: usize = 1;
 
 const _: () = assert!(ARGON2_MEMORY_KIB_MIN <= ARGON2_MEMORY_KIB_MAX);
 const _: () = assert!(ARGON2_PASSES_MIN <= ARGON2_PASSES_MAX);
@@ -348,6 +354,27 @@ struct AccessFile {
 pub struct AccessConfig {
     entries: Vec<(String, Caller)>,
     seen: Arc<Mutex<SeenTokens>>,
+    /// First-time checks running now, at most [`TOKEN_VERIFICATIONS_MAX`].
+    verifying: Arc<AtomicUsize>,
+}
+
+/// Why a token resolved to no caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenRefusal {
+    /// No entry's hash is this token's.
+    Unknown,
+    /// The token was not seen before and [`TOKEN_VERIFICATIONS_MAX`] checks are running:
+    /// retry.
+    Busy,
+}
+
+/// One running first-time check, counted in `verifying` until dropped.
+struct Verifying<'a>(&'a AtomicUsize);
+
+impl Drop for Verifying<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 /// Tokens already checked, by the SHA-256 of the token (a fast, unsalted digest is fine
@@ -412,6 +439,7 @@ impl AccessConfig {
         Ok(AccessConfig {
             entries,
             seen: Arc::default(),
+            verifying: Arc::default(),
         })
     }
 
@@ -430,32 +458,51 @@ impl AccessConfig {
     /// entry tried); the answer is remembered, so later requests with it cost a SHA-256
     /// and a map lookup.
     pub fn caller(&self, token: &str) -> Option<&Caller> {
+        self.resolve(token).ok()
+    }
+
+    /// As [`AccessConfig::caller`], telling an unknown token from a first-time check that
+    /// could not start because [`TOKEN_VERIFICATIONS_MAX`] are running.
+    pub fn resolve(&self, token: &str) -> Result<&Caller, TokenRefusal> {
         let key: [u8; 32] = Sha256::digest(token.as_bytes()).into();
         {
             let mut seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
             if let Some(index) = seen.verified.get(&key) {
-                return self.entries.get(*index).map(|(_, caller)| caller);
+                return self.entry(*index);
             }
             if seen.refused.get(&key).is_some() {
-                return None;
+                return Err(TokenRefusal::Unknown);
             }
         }
+        if self.verifying.fetch_add(1, Ordering::AcqRel) >= TOKEN_VERIFICATIONS_MAX {
+            self.verifying.fetch_sub(1, Ordering::AcqRel);
+            return Err(TokenRefusal::Busy);
+        }
+        let running = Verifying(&self.verifying);
         // Verified without the lock held: two first requests with one token both hash it.
         let found = self
             .entries
             .iter()
             .position(|(hash, _)| token_matches(token, hash));
+        drop(running);
         let mut seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
         match found {
             Some(index) => {
                 seen.verified.put(key, index);
-                self.entries.get(index).map(|(_, caller)| caller)
+                self.entry(index)
             }
             None => {
                 seen.refused.put(key, ());
-                None
+                Err(TokenRefusal::Unknown)
             }
         }
+    }
+
+    fn entry(&self, index: usize) -> Result<&Caller, TokenRefusal> {
+        self.entries
+            .get(index)
+            .map(|(_, caller)| caller)
+            .ok_or(TokenRefusal::Unknown)
     }
 }
 
@@ -645,10 +692,13 @@ impl Authenticator {
             .and_then(|value| value.strip_prefix("Bearer "))
             .map(str::trim)
             .ok_or_else(|| Status::unauthenticated("authorization must be Bearer <token>"))?;
-        config
-            .caller(token)
-            .cloned()
-            .ok_or_else(|| Status::unauthenticated("unknown token"))
+        match config.resolve(token) {
+            Ok(caller) => Ok(caller.clone()),
+            Err(TokenRefusal::Unknown) => Err(Status::unauthenticated("unknown token")),
+            Err(TokenRefusal::Busy) => Err(Status::unavailable(
+                "too many new tokens are being verified at once; retry",
+            )),
+        }
     }
 }
 
@@ -754,6 +804,31 @@ mod tests {
             hash("same")
         );
         assert_eq!(refused_field(&twice).0, "argon2");
+    }
+
+    /// While the one first-time check allowed runs, another new token is answered Busy (to
+    /// retry), and a token already verified still resolves.
+    #[test]
+    fn new_tokens_wait_their_turn_but_known_ones_do_not() {
+        let text = format!(
+            "[[token]]\nname = \"audit\"\nrole = \"auditor\"\nargon2 = \"{}\"\n",
+            hash("auditor-secret")
+        );
+        let config = AccessConfig::parse(&text).unwrap();
+        assert_eq!(config.resolve("auditor-secret").unwrap().name, "audit");
+        // As if another request's first-time check were running now.
+        config
+            .verifying
+            .store(TOKEN_VERIFICATIONS_MAX, Ordering::Release);
+        assert_eq!(config.resolve("new-token"), Err(TokenRefusal::Busy));
+        assert_eq!(config.resolve("auditor-secret").unwrap().name, "audit");
+        config.verifying.store(0, Ordering::Release);
+        assert_eq!(config.resolve("new-token"), Err(TokenRefusal::Unknown));
+        assert_eq!(
+            config.verifying.load(Ordering::Acquire),
+            0,
+            "the check is counted out"
+        );
     }
 
     /// A hashed token is an argon2id PHC string with a random salt: the same token hashes

@@ -3,7 +3,7 @@
 
 mod api_server;
 
-use api_server::{Bearer, TestServer, token_digest};
+use api_server::{Bearer, TestServer, token_hash};
 use fundledger::api::access::AccessConfig;
 use fundledger::api::client::{
     EventServiceClient, ReadEventsRequest, StatsRequest, SubscribeRequest, VerifyLogRequest,
@@ -16,8 +16,8 @@ use tonic::transport::{Certificate, ClientTlsConfig, Endpoint, Identity};
 fn access_config() -> AccessConfig {
     let entry = |name: &str, role: &str, extra: &str| {
         format!(
-            "[[token]]\nname = \"{name}\"\nrole = \"{role}\"\n{extra}sha256 = \"{}\"\n\n",
-            token_digest(&format!("{role}-token"))
+            "[[token]]\nname = \"{name}\"\nrole = \"{role}\"\n{extra}argon2 = \"{}\"\n\n",
+            token_hash(&format!("{role}-token"))
         )
     };
     let text = [
@@ -79,10 +79,10 @@ async fn unauthenticated_without_a_known_token() {
         read_codes(&server, Some("guessed")).await,
         [Code::Unauthenticated; 4]
     );
-    // The clear text of a digest is not the token.
-    let digest = token_digest("auditor-token");
+    // The stored hash is not the token.
+    let stored = token_hash("auditor-token");
     assert_eq!(
-        read_codes(&server, Some(&digest)).await,
+        read_codes(&server, Some(&stored)).await,
         [Code::Unauthenticated; 4]
     );
     let mut raw = EventServiceClient::new(server.channel().await);

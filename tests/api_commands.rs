@@ -523,8 +523,8 @@ async fn rebuild_and_checkpoint_over_the_network() {
 async fn a_second_allowance_for_the_same_birth_names_the_first_and_only_an_operator_overrides() {
     let entry = |role: &str| {
         format!(
-            "[[token]]\nname = \"{role}\"\nrole = \"{role}\"\nsha256 = \"{}\"\n\n",
-            api_server::token_digest(&format!("{role}-token"))
+            "[[token]]\nname = \"{role}\"\nrole = \"{role}\"\nargon2 = \"{}\"\n\n",
+            api_server::token_hash(&format!("{role}-token"))
         )
     };
     let access = fundledger::api::access::AccessConfig::parse(

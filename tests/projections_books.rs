@@ -58,7 +58,8 @@ fn a_claim_paid_by_the_maternity_fund_adds_a_plain_zero_to_bmi_expenditure() {
         &books.rulebook(),
         &RegionId::new("chongqing"),
         date(2019, 12, 31),
-    );
+    )
+    .unwrap();
     // The 2019-12-20 prenatal claim of 60.00 came out of the maternity fund (pre-merger).
     assert_eq!(
         report.lines.maternity_expenditure,
@@ -86,6 +87,7 @@ fn a_retroactive_income_item_amendment_reclassifies_as_known_now() {
     let item = |position: u64| {
         let books = ledger.projector().as_known(position).unwrap();
         region_report(&books, &books.rulebook(), &tianjin, date(2024, 6, 30))
+            .unwrap()
             .lines
             .maternity_income_item
     };
@@ -164,7 +166,9 @@ fn a_termination_lowers_the_insured_counts() {
     }
     let books = ledger.projector().current().unwrap();
     let insured = |on| {
-        let statistics = region_report(&books, &books.rulebook(), &beijing, on).statistics;
+        let statistics = region_report(&books, &books.rulebook(), &beijing, on)
+            .unwrap()
+            .statistics;
         (statistics.insured_bmi, statistics.insured_maternity)
     };
     assert_eq!(insured(date(2020, 5, 31)), (1, 1)); // an employee carries both

@@ -40,7 +40,8 @@ fn balance(books: &fundledger::projections::Books, region: &RegionId, account: &
         &books.rulebook(),
         region,
         jiff::civil::date(2099, 12, 31),
-    );
+    )
+    .unwrap();
     report
         .balances
         .iter()
@@ -75,7 +76,8 @@ fn run_and_check(config: &ScaleConfig) -> ScaleTotals {
         &books.rulebook(),
         region,
         jiff::civil::date(2099, 12, 31),
-    );
+    )
+    .unwrap();
     // Each birth: one allowance, a prenatal and a delivery claim.
     assert_eq!(
         report.statistics.allowance_person_times,

@@ -44,7 +44,7 @@ fn reports(books: &Books, scenario: &Scenario) -> Vec<RegionReport> {
     scenario
         .report_dates
         .iter()
-        .map(|as_of| region_report(books, &rules, &scenario.region, *as_of))
+        .map(|as_of| region_report(books, &rules, &scenario.region, *as_of).unwrap())
         .collect()
 }
 

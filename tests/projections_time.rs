@@ -26,7 +26,7 @@ fn yuan(text: &str) -> Yuan {
 }
 
 fn report(books: &Books, region: &str, as_of: Date) -> RegionReport {
-    region_report(books, &books.rulebook(), &RegionId::new(region), as_of)
+    region_report(books, &books.rulebook(), &RegionId::new(region), as_of).unwrap()
 }
 
 fn balance(report: &RegionReport, account: &str) -> Yuan {

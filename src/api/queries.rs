@@ -13,7 +13,7 @@ use super::status;
 use crate::domain::event::{employer_stream, person_stream};
 use crate::domain::{EmployerId, Month, PersonId, RegionId, State, Yuan};
 use crate::projections::report::{self, RegionReport};
-use crate::projections::{Books, Ledger, MonthLines};
+use crate::projections::{Books, Ledger, MonthLines, SumOverflow};
 
 /// Serves the queries.
 #[derive(Debug, Clone)]
@@ -201,12 +201,9 @@ impl QueryService for Queries {
         self.answer(request.into_inner(), |ledger, message| {
             let (as_of, books, region) =
                 region_books(ledger, message.when.as_ref(), &message.region)?;
-            Ok(region_report(report::region_report(
-                &books,
-                &books.rulebook(),
-                &region,
-                as_of,
-            )))
+            let report = report::region_report(&books, &books.rulebook(), &region, as_of)
+                .map_err(status::from_sum_overflow)?;
+            Ok(region_report(report))
         })
         .await
     }
@@ -302,20 +299,19 @@ impl QueryService for Queries {
                 Status::not_found(format!("employer_id: {employer} is not registered"))
             })?;
             let mut total = Yuan::ZERO;
-            let months = found
-                .months
-                .range(..=Month::of(as_of))
-                .map(|(month, account)| {
-                    total = total.checked_add(account.arrears()).unwrap_or(total);
-                    proto::EmployerMonth {
-                        month: month.to_string(),
-                        assessed: account.assessed.to_string(),
-                        collected: account.collected.to_string(),
-                        back_paid: account.back_paid.to_string(),
-                        arrears: account.arrears().to_string(),
-                    }
-                })
-                .collect();
+            let mut months = Vec::new();
+            for (month, account) in found.months.range(..=Month::of(as_of)) {
+                total = total
+                    .checked_add(account.arrears())
+                    .map_err(|_| status::from_sum_overflow(SumOverflow::of("total_arrears")))?;
+                months.push(proto::EmployerMonth {
+                    month: month.to_string(),
+                    assessed: account.assessed.to_string(),
+                    collected: account.collected.to_string(),
+                    back_paid: account.back_paid.to_string(),
+                    arrears: account.arrears().to_string(),
+                });
+            }
             Ok(proto::EmployerArrearsReply {
                 employer_id: employer.to_string(),
                 region: found.region.to_string(),

@@ -4,7 +4,7 @@ use tonic::{Code, Status};
 
 use crate::domain::Rejection;
 use crate::log;
-use crate::projections::{ExecuteError, FoldError, ProjectionError, TrialError};
+use crate::projections::{ExecuteError, FoldError, ProjectionError, SumOverflow, TrialError};
 
 /// The status for a log error.
 pub fn from_log(error: log::Error) -> Status {
@@ -114,6 +114,14 @@ pub fn from_projection(error: ProjectionError) -> Status {
     }
 }
 
+/// The status for a query whose sum overflowed: DATA_LOSS, as for books that do not fold.
+/// Amounts are bounded at the edge (`AMOUNT_MAX` in `convert.rs`), so no sum of
+/// acknowledged commands comes near the decimal range: only damaged figures overflow, and
+/// the figure is refused rather than given with an addend dropped.
+pub fn from_sum_overflow(error: SumOverflow) -> Status {
+    Status::data_loss(error.to_string())
+}
+
 /// The status for a command that was not executed.
 pub fn from_execute(error: ExecuteError) -> Status {
     match error {
@@ -136,5 +144,18 @@ pub fn from_execute(error: ExecuteError) -> Status {
             };
             Status::new(code, ExecuteError::Unfoldable(trial).to_string())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A query whose sum overflows answers DATA_LOSS naming the sum, never a figure.
+    #[test]
+    fn overflowing_sums_are_data_loss() {
+        let status = from_sum_overflow(SumOverflow::of("bmi_income"));
+        assert_eq!(status.code(), Code::DataLoss);
+        assert_eq!(status.message(), "the sum of bmi_income overflows");
     }
 }

@@ -217,7 +217,7 @@ pub fn projections_bench(options: &Options) -> anyhow::Result<()> {
             &books.rulebook(),
             &region,
             date,
-        ));
+        )?);
         as_of.push(begun.elapsed());
         let position = 1 + seed % head;
         let begun = Instant::now();
@@ -227,7 +227,7 @@ pub fn projections_bench(options: &Options) -> anyhow::Result<()> {
             &books.rulebook(),
             &region,
             date,
-        ));
+        )?);
         as_known.push(begun.elapsed());
     }
     as_of.sort_unstable();

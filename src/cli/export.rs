@@ -138,7 +138,7 @@ fn export_report(
             damage.reason
         );
     }
-    let report = report::region_report(&books, &books.rulebook(), &region, as_of);
+    let report = report::region_report(&books, &books.rulebook(), &region, as_of)?;
     writeln!(out, "section,name,value")?;
     writeln!(out, "report,region,{}", report.region)?;
     writeln!(out, "report,as_of,{}", report.as_of)?;

@@ -11,6 +11,7 @@
 //! - `bench_crash.rs`: `fundledger bench crash`.
 //! - `bench_grpc.rs`: `fundledger bench grpc`.
 //! - `bench_projections.rs`: `fundledger bench projections`.
+//! - `token.rs`: `fundledger token hash`, the access config line of a token.
 
 mod bench;
 mod bench_crash;
@@ -20,6 +21,7 @@ mod demo;
 mod export;
 mod rebuild;
 mod serve;
+mod token;
 mod verify;
 
 use std::path::PathBuf;
@@ -58,6 +60,9 @@ pub enum Command {
     Export(export::ExportArgs),
     /// Run a benchmark and print its figures.
     Bench(bench::BenchArgs),
+    /// Make access config entries: `token hash` reads a token from standard input and
+    /// prints its `argon2 = "..."` line.
+    Token(token::TokenArgs),
 }
 
 /// The data directory option shared by the subcommands.
@@ -87,6 +92,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Rebuild(args) => rebuild::run(args),
         Command::Export(args) => export::run(args),
         Command::Bench(args) => bench::run(args),
+        Command::Token(args) => token::run(args),
     }
 }
 

@@ -23,9 +23,9 @@ pub struct ServeArgs {
     /// accepted (local trust: every caller holds every right).
     #[arg(long, env = "FUNDLEDGER_LISTEN", default_value = "127.0.0.1:50051")]
     listen: std::net::SocketAddr,
-    /// The access config: a TOML file of `[[token]]` entries (name, role, sha256, and
-    /// employer_id or institution_id for scoped roles). Every call then needs
-    /// `authorization: Bearer <token>`.
+    /// The access config: a TOML file of `[[token]]` entries (name, role, the argon2 line
+    /// of `fundledger token hash`, and employer_id or institution_id for scoped roles).
+    /// Every call then needs `authorization: Bearer <token>`.
     #[arg(long, env = "FUNDLEDGER_ACCESS_CONFIG")]
     access_config: Option<PathBuf>,
     /// The server certificate chain (PEM): serve TLS.

@@ -326,9 +326,8 @@ fn take<'a>(
     len: usize,
     what: &'static str,
 ) -> Result<&'a [u8], CodecError> {
-    bytes
-        .get(offset..offset + len)
-        .ok_or(CodecError::Truncated(what))
+    let end = offset.checked_add(len).ok_or(CodecError::Truncated(what))?;
+    bytes.get(offset..end).ok_or(CodecError::Truncated(what))
 }
 
 fn take_array<const N: usize>(
@@ -368,7 +367,9 @@ impl<'a> BlockCursor<'a> {
                 "block trailer does not close a block of {count} events"
             )));
         }
-        if count == 0 || first_position == 0 {
+        // The last position must be a u64 too, so that walking the block cannot overflow.
+        let last_position = first_position.checked_add(u64::from(count).saturating_sub(1));
+        if count == 0 || first_position == 0 || last_position.is_none() {
             return Err(CodecError::Malformed(format!(
                 "block header names {count} events from position {first_position}"
             )));
@@ -384,9 +385,19 @@ impl<'a> BlockCursor<'a> {
         })
     }
 
-    /// The position of the block's last event, as its header says.
+    /// The position of the block's last event, as its header says (`open` checked that it
+    /// is a u64, and that `count` is at least one: subtract first, or a block ending at
+    /// `u64::MAX` overflows).
     pub fn last_position(&self) -> u64 {
-        self.first_position + u64::from(self.count) - 1
+        self.first_position + (u64::from(self.count) - 1)
+    }
+
+    /// How many events a reader may reserve room for: the header's count, but never more
+    /// than the block's remaining bytes could hold, so a damaged count cannot make a
+    /// reader allocate for four billion events.
+    pub fn capacity_hint(&self) -> usize {
+        let room = self.bytes.len().saturating_sub(self.offset) / ITEM_OVERHEAD_BYTES;
+        usize::try_from(self.remaining).map_or(room, |remaining| remaining.min(room))
     }
 
     /// The position of the event [`BlockCursor::next_event`] reads next.
@@ -411,12 +422,17 @@ impl<'a> BlockCursor<'a> {
                 "event length {len} exceeds {BODY_BYTES_MAX}"
             )));
         }
-        let body = take(self.bytes, self.offset + 4, len, "event body")?;
-        let hash: Hash = take_array(self.bytes, self.offset + 4 + len, "event hash")?;
+        let body_at = self
+            .offset
+            .checked_add(4)
+            .ok_or(CodecError::Truncated("event body"))?;
+        let body = take(self.bytes, body_at, len, "event body")?;
+        let hash: Hash = take_array(self.bytes, body_at + len, "event hash")?;
         self.offset += ITEM_OVERHEAD_BYTES + len;
         self.remaining -= 1;
         let position = self.next_position;
-        self.next_position += 1;
+        // Saturating: after an event at u64::MAX there is no next one to name.
+        self.next_position = self.next_position.saturating_add(1);
         Ok(Some(RawEvent {
             position,
             body,

@@ -49,7 +49,7 @@ pub use head_record::{HEAD_RECORD_FILE, HEAD_RECORD_LAG_MAX};
 pub use indexer::INDEX_BATCH_EVENTS_MAX;
 pub use store::{
     BlockScan, EventIter, INDEX_DEFER_EVENTS_MAX, INDEX_DEFER_IDLE, Log, LogConfig, OpenCheck,
-    SLED_SEGMENT_BYTES, ScannedBlock, StreamIter, VERIFY_MARK_LAG_EVENTS, digest,
+    SLED_SEGMENT_BYTES, ScannedBlock, StreamIter, VERIFY_MARK_LAG_EVENTS, decode_block, digest,
     open_sled_waiting,
 };
 pub use verify::{VERIFY_PROGRESS_EVENTS, VerifyReport};

@@ -1265,7 +1265,7 @@ fn locate_events(bytes: &[u8], key_position: u64, next: u64, last: u64) -> Resul
     let corrupt = |position, reason: String| Error::Corrupt { position, reason };
     let mut cursor =
         BlockCursor::open(bytes).map_err(|error| corrupt(key_position, error.to_string()))?;
-    let mut events = Vec::with_capacity(cursor.count as usize);
+    let mut events = Vec::with_capacity(cursor.capacity_hint());
     let mut expected = next;
     loop {
         let position_hint = cursor.next_position();
@@ -1307,13 +1307,13 @@ fn locate_events(bytes: &[u8], key_position: u64, next: u64, last: u64) -> Resul
     }
 }
 
-/// Decodes a block's events from `from` on.
-pub(crate) fn decode_block(bytes: &[u8], key_position: u64, from: u64) -> Result<Vec<Envelope>> {
+/// Decodes a block's events from `from` on; damaged bytes are an error, never a panic.
+pub fn decode_block(bytes: &[u8], key_position: u64, from: u64) -> Result<Vec<Envelope>> {
     let corrupt = |position, reason: String| Error::Corrupt { position, reason };
     let mut cursor =
         BlockCursor::open(bytes).map_err(|error| corrupt(key_position, error.to_string()))?;
     let mut previous_hash = cursor.previous_hash;
-    let mut events = Vec::with_capacity(cursor.count as usize);
+    let mut events = Vec::with_capacity(cursor.capacity_hint());
     loop {
         let position_hint = cursor.next_position();
         let raw = match cursor.next_event() {

@@ -46,6 +46,23 @@ pub enum FoldError {
     },
 }
 
+/// A sum over the books for a query left the range of its type: the figure is refused,
+/// never given with an addend dropped. Amounts are bounded at the API edge, so only
+/// damaged books get here.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the sum of {what} overflows")]
+pub struct SumOverflow {
+    /// What was being summed.
+    pub what: String,
+}
+
+impl SumOverflow {
+    /// The overflow of a sum of `what`.
+    pub fn of(what: impl Into<String>) -> Self {
+        SumOverflow { what: what.into() }
+    }
+}
+
 /// Where and why the books stopped believing a region's figures: an event whose money
 /// did not fold (its sums overflowed, or its postings did not balance), or one that did
 /// not decode. The books of other regions go on; this region's figures are refused from
@@ -304,7 +321,7 @@ impl Books {
     /// no more events, and the other regions go on. Only positions out of order are an
     /// error: the fold needs every position once, in order.
     pub fn apply(&mut self, position: u64, event: &Event) -> Result<(), FoldError> {
-        if position != self.position + 1 {
+        if self.position.checked_add(1) != Some(position) {
             return Err(FoldError::OutOfOrder {
                 previous: self.position,
                 found: position,
@@ -336,7 +353,7 @@ impl Books {
     /// Steps over the event at `position`, which did not decode: its region is unknown, so
     /// every region's figures are refused from then on, naming it.
     pub fn skip_undecodable(&mut self, position: u64, reason: String) -> Result<(), FoldError> {
-        if position != self.position + 1 {
+        if self.position.checked_add(1) != Some(position) {
             return Err(FoldError::OutOfOrder {
                 previous: self.position,
                 found: position,
@@ -434,14 +451,14 @@ impl RegionBooks {
     /// Folds one event; an error leaves these books partly folded (the caller marks them
     /// damaged).
     fn fold(&mut self, position: u64, event: &Event) -> Result<(), FoldError> {
-        self.fold_insured(event, event.business_date());
+        self.fold_insured(event, event.business_date(), position)?;
         if let Some(transaction) = event.transaction() {
             fold_money(self, event, transaction, position)?;
         }
         check_balanced(self.net, position, event.region())
     }
 
-    fn fold_insured(&mut self, event: &Event, date: Date) {
+    fn fold_insured(&mut self, event: &Event, date: Date, position: u64) -> Result<(), FoldError> {
         let change = match event {
             Event::PersonEnrolled(enrolled) => InsuredChange {
                 bmi: i64::from(enrolled.insurance.contains(&InsuranceType::BasicMedical)),
@@ -458,15 +475,21 @@ impl RegionBooks {
                 bmi: -i64::from(terminated.insurance.contains(&InsuranceType::BasicMedical)),
                 maternity: -i64::from(terminated.insurance.contains(&InsuranceType::Maternity)),
             },
-            _ => return,
+            _ => return Ok(()),
         };
         let entry = self.insured.entry(date).or_default();
-        entry.bmi += change.bmi;
-        entry.maternity += change.maternity;
+        let overflow = || FoldError::Overflow { position };
+        entry.bmi = entry.bmi.checked_add(change.bmi).ok_or_else(overflow)?;
+        entry.maternity = entry
+            .maternity
+            .checked_add(change.maternity)
+            .ok_or_else(overflow)?;
+        Ok(())
     }
 
-    /// Debits and credits of `account` with business dates up to and including `as_of`.
-    pub fn sides_as_of(&self, account: Account, as_of: Date) -> Sides {
+    /// Debits and credits of `account` with business dates up to and including `as_of`;
+    /// an error if either sum overflows.
+    pub fn sides_as_of(&self, account: Account, as_of: Date) -> Result<Sides, SumOverflow> {
         let mut total = Sides::default();
         for (_, sides) in self
             .movements
@@ -475,13 +498,13 @@ impl RegionBooks {
             total.debits = total
                 .debits
                 .checked_add(sides.debits)
-                .unwrap_or(total.debits);
+                .map_err(|_| SumOverflow::of(format!("debits of {}", account.name())))?;
             total.credits = total
                 .credits
                 .checked_add(sides.credits)
-                .unwrap_or(total.credits);
+                .map_err(|_| SumOverflow::of(format!("credits of {}", account.name())))?;
         }
-        total
+        Ok(total)
     }
 
     /// The lines of the months `from..=to`, with the maternity income item classified by
@@ -514,13 +537,17 @@ impl RegionBooks {
         self.months.range(from..=to)
     }
 
-    /// Insured counts on `as_of`: (BMI, maternity).
-    pub fn insured_as_of(&self, as_of: Date) -> (i64, i64) {
+    /// Insured counts on `as_of`: (BMI, maternity); an error if a count overflows.
+    pub fn insured_as_of(&self, as_of: Date) -> Result<(i64, i64), SumOverflow> {
         self.insured
             .range(..=as_of)
-            .fold((0, 0), |(bmi, maternity), (_, change)| {
-                (bmi + change.bmi, maternity + change.maternity)
+            .try_fold((0i64, 0i64), |(bmi, maternity), (_, change)| {
+                Some((
+                    bmi.checked_add(change.bmi)?,
+                    maternity.checked_add(change.maternity)?,
+                ))
             })
+            .ok_or_else(|| SumOverflow::of("insured counts"))
     }
 
     /// The sum of all postings (debits − credits): zero whenever the books balance.
@@ -688,12 +715,112 @@ pub fn is_asset(account: Account) -> bool {
 }
 
 /// The account's balance in its normal direction: debits − credits for assets, credits −
-/// debits for funds and liabilities.
-pub fn normal_balance(account: Account, sides: Sides) -> Yuan {
+/// debits for funds and liabilities; an error if the difference overflows.
+pub fn normal_balance(account: Account, sides: Sides) -> Result<Yuan, SumOverflow> {
     let (plus, minus) = if is_asset(account) {
         (sides.debits, sides.credits)
     } else {
         (sides.credits, sides.debits)
     };
-    plus.checked_sub(minus).unwrap_or(Yuan::ZERO)
+    plus.checked_sub(minus)
+        .map_err(|_| SumOverflow::of(format!("the balance of {}", account.name())))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)] // a panic in a test is a failed test
+mod tests {
+    use rust_decimal::Decimal;
+
+    use super::*;
+
+    /// Regression: `sides_as_of` dropped an addend whose sum overflowed and answered the
+    /// smaller total; an overflowing sum of debits, or an overflowing balance, is now an
+    /// error naming the account.
+    #[test]
+    fn sums_over_the_books_refuse_to_overflow() {
+        let huge = Yuan::from_decimal(Decimal::MAX);
+        let account = Account::BmiPooledFund;
+        let mut books = RegionBooks::default();
+        for day in [1, 2] {
+            books.movements.insert(
+                (account, jiff::civil::date(2020, 1, day)),
+                Sides {
+                    debits: huge,
+                    credits: Yuan::ZERO,
+                },
+            );
+        }
+        // One day's debits are the largest decimal: they sum; two of them do not.
+        let one_day = books
+            .sides_as_of(account, jiff::civil::date(2020, 1, 1))
+            .unwrap();
+        assert_eq!(one_day.debits, huge);
+        assert_eq!(
+            books.sides_as_of(account, jiff::civil::date(2020, 1, 2)),
+            Err(SumOverflow::of("debits of bmi_pooled_fund"))
+        );
+        // A fund's balance is credits − debits: 0 − (−MAX) = MAX + … overflows too.
+        let negative = Sides {
+            debits: Yuan::from_decimal(Decimal::MIN),
+            credits: huge,
+        };
+        assert!(normal_balance(account, negative).is_err());
+    }
+
+    /// Regression: a region report summed month lines with an overflowing addend dropped;
+    /// two months of the largest decimal income now refuse the report, naming the line.
+    #[test]
+    fn reports_refuse_overflowing_month_lines() {
+        let region = RegionId::new("fuzzland");
+        let mut region_books = RegionBooks::default();
+        for month in [1, 2] {
+            region_books.months.insert(
+                Month { year: 2020, month },
+                MonthLines {
+                    bmi_income: Yuan::from_decimal(Decimal::MAX),
+                    ..MonthLines::default()
+                },
+            );
+        }
+        let books = Books {
+            regions: BTreeMap::from([(region.clone(), region_books)]),
+            ..Books::default()
+        };
+        let report = |day| {
+            crate::projections::report::region_report(
+                &books,
+                &Rulebook::empty(),
+                &region,
+                jiff::civil::date(2020, day, 1),
+            )
+        };
+        assert_eq!(
+            report(1).unwrap().lines.bmi_income,
+            Yuan::from_decimal(Decimal::MAX)
+        );
+        assert_eq!(report(2), Err(SumOverflow::of("bmi_income")));
+    }
+
+    /// Insured counts that leave `i64` are an error, not a wrapped or clamped count.
+    #[test]
+    fn insured_counts_refuse_to_overflow() {
+        let mut books = RegionBooks::default();
+        for day in [1, 2] {
+            books.insured.insert(
+                jiff::civil::date(2020, 1, day),
+                InsuredChange {
+                    bmi: i64::MAX,
+                    maternity: 0,
+                },
+            );
+        }
+        assert_eq!(
+            books.insured_as_of(jiff::civil::date(2020, 1, 1)),
+            Ok((i64::MAX, 0))
+        );
+        assert_eq!(
+            books.insured_as_of(jiff::civil::date(2020, 1, 2)),
+            Err(SumOverflow::of("insured counts"))
+        );
+    }
 }

@@ -624,20 +624,8 @@ impl Checkpoints {
             position: found,
             reason,
         };
-        let books = match codec::record_format(&bytes).map_err(|e| error(e.to_string()))? {
-            codec::FORMAT_CHECKPOINT_V1 => {
-                codec::decode_checkpoint(&bytes).map_err(|e| error(e.to_string()))?
-            }
-            _ => {
-                let checkpoint: BooksCheckpoint =
-                    codec::decode_projection_record(codec::FORMAT_CHECKPOINT_V2, &bytes)
-                        .map_err(|e| error(e.to_string()))?;
-                let count = checkpoint.rule_event_count();
-                let rules = self.load_rules(generation, count).map_err(error)?;
-                Books::from_checkpoint(checkpoint, rules.as_ref().clone())
-                    .ok_or_else(|| error(format!("its rule events are not the {count} it names")))?
-            }
-        };
+        let books = decode_checkpoint(&bytes, &mut |count| self.load_rules(generation, count))
+            .map_err(error)?;
         if books.position() != found {
             return Err(error(format!(
                 "holds books at position {}",
@@ -659,13 +647,38 @@ impl Checkpoints {
         if bytes.is_empty() {
             return Err(format!("its {count} rule events are missing"));
         }
-        let rules: Vec<Event> =
-            codec::decode_projection_record(codec::FORMAT_CHECKPOINT_RULES_V1, &bytes)
-                .map_err(|e| format!("its rule events: {e}"))?;
-        let rules = Arc::new(rules);
+        let rules = Arc::new(decode_checkpoint_rules(&bytes)?);
         *read = Some((generation, count, Arc::clone(&rules)));
         Ok(rules)
     }
+}
+
+/// The books a stored checkpoint holds (format [`codec::FORMAT_CHECKPOINT_V1`] or
+/// [`codec::FORMAT_CHECKPOINT_V2`]); `rules` hands over the rule events a V2 checkpoint
+/// names by count. Damaged bytes are an error, never a panic.
+pub fn decode_checkpoint(
+    bytes: &[u8],
+    rules: &mut dyn FnMut(u64) -> Result<Arc<Vec<Event>>, String>,
+) -> Result<Books, String> {
+    match codec::record_format(bytes).map_err(|e| e.to_string())? {
+        codec::FORMAT_CHECKPOINT_V1 => codec::decode_checkpoint(bytes).map_err(|e| e.to_string()),
+        _ => {
+            let checkpoint: BooksCheckpoint =
+                codec::decode_projection_record(codec::FORMAT_CHECKPOINT_V2, bytes)
+                    .map_err(|e| e.to_string())?;
+            let count = checkpoint.rule_event_count();
+            let rule_events = rules(count)?;
+            Books::from_checkpoint(checkpoint, rule_events.as_ref().clone())
+                .ok_or_else(|| format!("its rule events are not the {count} it names"))
+        }
+    }
+}
+
+/// The rule events stored beside checkpoints (format
+/// [`codec::FORMAT_CHECKPOINT_RULES_V1`]). Damaged bytes are an error, never a panic.
+pub fn decode_checkpoint_rules(bytes: &[u8]) -> Result<Vec<Event>, String> {
+    codec::decode_projection_record(codec::FORMAT_CHECKPOINT_RULES_V1, bytes)
+        .map_err(|e| format!("its rule events: {e}"))
 }
 
 /// Checkpoints staged in one sled batch: a rebuild stores them

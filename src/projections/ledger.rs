@@ -450,8 +450,11 @@ impl Ledger {
         &self,
         positions: std::ops::Range<u64>,
     ) -> Result<Vec<(Envelope, Event)>, ExecuteError> {
-        let count = positions.end - positions.start;
-        let mut events = Vec::with_capacity(count as usize);
+        let count = positions.end.saturating_sub(positions.start);
+        // The count may come from a stored idempotency record: reserve no more than one
+        // command can append, whatever a damaged record claims.
+        let reserved = usize::try_from(count).map_or(0, |count| count.min(log::COMMAND_EVENTS_MAX));
+        let mut events = Vec::with_capacity(reserved);
         for envelope in self.log.read_range(positions.start, count) {
             let envelope = envelope?;
             let event = stored::from_envelope(&envelope)?;

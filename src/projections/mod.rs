@@ -22,11 +22,11 @@ pub mod stored;
 
 pub use books::{
     BOOKS_VERSION, Books, BooksCheckpoint, BooksCheckpointRef, Damage, FoldError, InsuredChange,
-    MonthLines, RegionBooks, Sides, TrialError, is_asset, normal_balance,
+    MonthLines, RegionBooks, Sides, SumOverflow, TrialError, is_asset, normal_balance,
 };
 pub use engine::{
     CHECKPOINT_CHUNK_BYTES_MAX, CHECKPOINT_EVENTS, ProjectionError, Projector,
-    REBUILD_CHECKPOINTS_PER_BATCH, RebuildProgress,
+    REBUILD_CHECKPOINTS_PER_BATCH, RebuildProgress, decode_checkpoint, decode_checkpoint_rules,
 };
 pub use ledger::{
     CACHED_STREAM_EVENTS_MAX, COMMAND_ATTEMPTS_MAX, CommandMeta, ExecuteError, Executed,

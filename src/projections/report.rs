@@ -6,7 +6,7 @@ use jiff::civil::Date;
 use rust_decimal::Decimal;
 use serde::Serialize;
 
-use super::books::{Books, MonthLines, normal_balance};
+use super::books::{Books, MonthLines, SumOverflow, normal_balance};
 use crate::domain::{Account, Month, RegionId, Rulebook, Yuan, risk, round_fen};
 
 /// One account's balance.
@@ -71,90 +71,170 @@ pub struct RegionReport {
 }
 
 /// Sums the month lines of a region up to and including `to`, the income item classified
-/// by `rules`.
-pub fn lines_through(books: &Books, rules: &Rulebook, region: &RegionId, to: Month) -> MonthLines {
+/// by `rules`; an error if a sum overflows.
+pub fn lines_through(
+    books: &Books,
+    rules: &Rulebook,
+    region: &RegionId,
+    to: Month,
+) -> Result<MonthLines, SumOverflow> {
     let mut total = MonthLines::default();
     if let Some(region_books) = books.region(region) {
         for (_, month) in
             region_books.classified_months(region, rules, Month { year: 1, month: 1 }, to)
         {
-            add_lines(&mut total, &month);
+            add_lines(&mut total, &month)?;
         }
     }
-    total
+    Ok(total)
 }
 
-fn sum(a: Yuan, b: Yuan) -> Yuan {
-    a.checked_add(b).unwrap_or(a)
+/// Adds `amount` to the line `what` of `total`, refusing an overflow.
+fn sum(what: &str, total: &mut Yuan, amount: Yuan) -> Result<(), SumOverflow> {
+    *total = total
+        .checked_add(amount)
+        .map_err(|_| SumOverflow::of(what))?;
+    Ok(())
 }
 
-fn add_lines(total: &mut MonthLines, month: &MonthLines) {
-    total.bmi_income = sum(total.bmi_income, month.bmi_income);
-    total.bmi_income_maternity = sum(total.bmi_income_maternity, month.bmi_income_maternity);
-    total.maternity_income_item = sum(total.maternity_income_item, month.maternity_income_item);
-    total.maternity_fund_income = sum(total.maternity_fund_income, month.maternity_fund_income);
-    total.personal_account_income =
-        sum(total.personal_account_income, month.personal_account_income);
-    total.mutual_aid_income = sum(total.mutual_aid_income, month.mutual_aid_income);
-    total.bmi_expenditure = sum(total.bmi_expenditure, month.bmi_expenditure);
-    total.maternity_expenditure = sum(total.maternity_expenditure, month.maternity_expenditure);
-    total.maternity_medical = sum(total.maternity_medical, month.maternity_medical);
-    total.maternity_medical_person_times += month.maternity_medical_person_times;
-    total.allowance = sum(total.allowance, month.allowance);
-    total.allowance_person_times += month.allowance_person_times;
-    total.collected = sum(total.collected, month.collected);
-    total.maternity_balance_transferred = sum(
-        total.maternity_balance_transferred,
+/// Adds `count` to the count `what` of `total`, refusing an overflow.
+fn count(what: &str, total: &mut u64, count: u64) -> Result<(), SumOverflow> {
+    *total = total
+        .checked_add(count)
+        .ok_or_else(|| SumOverflow::of(what))?;
+    Ok(())
+}
+
+fn add_lines(total: &mut MonthLines, month: &MonthLines) -> Result<(), SumOverflow> {
+    sum("bmi_income", &mut total.bmi_income, month.bmi_income)?;
+    let maternity = month.bmi_income_maternity;
+    sum(
+        "bmi_income_maternity",
+        &mut total.bmi_income_maternity,
+        maternity,
+    )?;
+    let item = month.maternity_income_item;
+    sum(
+        "maternity_income_item",
+        &mut total.maternity_income_item,
+        item,
+    )?;
+    let fund = month.maternity_fund_income;
+    sum(
+        "maternity_fund_income",
+        &mut total.maternity_fund_income,
+        fund,
+    )?;
+    let personal = month.personal_account_income;
+    sum(
+        "personal_account_income",
+        &mut total.personal_account_income,
+        personal,
+    )?;
+    sum(
+        "mutual_aid_income",
+        &mut total.mutual_aid_income,
+        month.mutual_aid_income,
+    )?;
+    sum(
+        "bmi_expenditure",
+        &mut total.bmi_expenditure,
+        month.bmi_expenditure,
+    )?;
+    let spent = month.maternity_expenditure;
+    sum(
+        "maternity_expenditure",
+        &mut total.maternity_expenditure,
+        spent,
+    )?;
+    sum(
+        "maternity_medical",
+        &mut total.maternity_medical,
+        month.maternity_medical,
+    )?;
+    count(
+        "maternity_medical_person_times",
+        &mut total.maternity_medical_person_times,
+        month.maternity_medical_person_times,
+    )?;
+    sum("allowance", &mut total.allowance, month.allowance)?;
+    count(
+        "allowance_person_times",
+        &mut total.allowance_person_times,
+        month.allowance_person_times,
+    )?;
+    sum("collected", &mut total.collected, month.collected)?;
+    sum(
+        "maternity_balance_transferred",
+        &mut total.maternity_balance_transferred,
         month.maternity_balance_transferred,
-    );
+    )
 }
 
-/// Every account's balance of a region as of `as_of`.
-pub fn balances(books: &Books, region: &RegionId, as_of: Date) -> Vec<BalanceLine> {
+/// The sides of `account` in a region's books as of `as_of` (none without books).
+fn sides(
+    books: &Books,
+    region: &RegionId,
+    account: Account,
+    as_of: Date,
+) -> Result<super::books::Sides, SumOverflow> {
+    books
+        .region(region)
+        .map(|r| r.sides_as_of(account, as_of))
+        .transpose()
+        .map(Option::unwrap_or_default)
+}
+
+/// Every account's balance of a region as of `as_of`; an error if a sum overflows.
+pub fn balances(
+    books: &Books,
+    region: &RegionId,
+    as_of: Date,
+) -> Result<Vec<BalanceLine>, SumOverflow> {
     Account::ALL
         .iter()
         .map(|account| {
-            let sides = books
-                .region(region)
-                .map(|r| r.sides_as_of(*account, as_of))
-                .unwrap_or_default();
-            BalanceLine {
+            let sides = sides(books, region, *account, as_of)?;
+            Ok(BalanceLine {
                 account: account.name(),
                 debits: sides.debits,
                 credits: sides.credits,
-                balance: normal_balance(*account, sides),
-            }
+                balance: normal_balance(*account, sides)?,
+            })
         })
         .collect()
 }
 
 /// The risk band of a region as of `as_of`: the domain's months-of-cover rule applied to
-/// the pooled fund balance and the expenditure of the 12 months ending with `as_of`'s month.
-pub fn risk(books: &Books, rules: &Rulebook, region: &RegionId, as_of: Date) -> Risk {
-    let pooled = [Account::BmiPooledFund, Account::BmiPooledMaternity]
-        .iter()
-        .map(|account| {
-            let sides = books
-                .region(region)
-                .map(|r| r.sides_as_of(*account, as_of))
-                .unwrap_or_default();
-            normal_balance(*account, sides)
-        })
-        .fold(Yuan::ZERO, sum);
+/// the pooled fund balance and the expenditure of the 12 months ending with `as_of`'s month;
+/// an error if a sum overflows.
+pub fn risk(
+    books: &Books,
+    rules: &Rulebook,
+    region: &RegionId,
+    as_of: Date,
+) -> Result<Risk, SumOverflow> {
+    let mut pooled = Yuan::ZERO;
+    for account in [Account::BmiPooledFund, Account::BmiPooledMaternity] {
+        let balance = normal_balance(account, sides(books, region, account, as_of)?)?;
+        sum("the pooled fund balance", &mut pooled, balance)?;
+    }
     let to = Month::of(as_of);
     let from = Month::of(
         as_of
             .checked_sub(jiff::Span::new().months(11))
             .unwrap_or(Date::MIN),
     );
-    let spent = books
-        .region(region)
-        .map(|r| {
-            r.months(from, to).fold(Yuan::ZERO, |total, (_, lines)| {
-                sum(total, lines.bmi_expenditure)
-            })
-        })
-        .unwrap_or(Yuan::ZERO);
+    let mut spent = Yuan::ZERO;
+    if let Some(region_books) = books.region(region) {
+        for (_, lines) in region_books.months(from, to) {
+            sum(
+                "12 months of bmi_expenditure",
+                &mut spent,
+                lines.bmi_expenditure,
+            )?;
+        }
+    }
     let band = match risk::risk_band(rules, region, as_of, pooled, spent) {
         Ok(risk::RiskBand::Red) => "red".to_owned(),
         Ok(risk::RiskBand::Amber) => "amber".to_owned(),
@@ -163,40 +243,47 @@ pub fn risk(books: &Books, rules: &Rulebook, region: &RegionId, as_of: Date) -> 
         Ok(risk::RiskBand::OverReserved) => "over_reserved".to_owned(),
         Err(rejection) => format!("unknown: {rejection}"),
     };
-    Risk {
+    Ok(Risk {
         pooled_fund_balance: pooled,
         average_monthly_expenditure: round_fen(spent.decimal() / Decimal::from(12)),
         months_of_cover: risk::months_of_cover(pooled, spent).map(|months| months.round_dp(2)),
         band,
-    }
+    })
 }
 
-/// The full report of a region as of `as_of`.
+/// The full report of a region as of `as_of`; an error if a sum overflows, rather than
+/// a figure with an addend dropped.
 pub fn region_report(
     books: &Books,
     rules: &Rulebook,
     region: &RegionId,
     as_of: Date,
-) -> RegionReport {
-    let lines = lines_through(books, rules, region, Month::of(as_of));
+) -> Result<RegionReport, SumOverflow> {
+    let lines = lines_through(books, rules, region, Month::of(as_of))?;
     let (insured_bmi, insured_maternity) = books
         .region(region)
         .map(|r| r.insured_as_of(as_of))
+        .transpose()?
         .unwrap_or((0, 0));
-    RegionReport {
+    let mut benefit_person_times = lines.maternity_medical_person_times;
+    count(
+        "benefit person-times",
+        &mut benefit_person_times,
+        lines.allowance_person_times,
+    )?;
+    Ok(RegionReport {
         region: region.to_string(),
         as_of,
         known_at_position: books.position(),
-        balances: balances(books, region, as_of),
+        balances: balances(books, region, as_of)?,
         statistics: Statistics {
             insured_bmi,
             insured_maternity,
-            benefit_person_times: lines.maternity_medical_person_times
-                + lines.allowance_person_times,
+            benefit_person_times,
             maternity_medical_person_times: lines.maternity_medical_person_times,
             allowance_person_times: lines.allowance_person_times,
         },
-        risk: risk(books, rules, region, as_of),
+        risk: risk(books, rules, region, as_of)?,
         lines,
-    }
+    })
 }

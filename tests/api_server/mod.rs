@@ -166,8 +166,7 @@ impl tonic::service::Interceptor for Bearer {
     }
 }
 
-/// The SHA-256 hex digest of a token, as the access config stores it.
-pub fn token_digest(token: &str) -> String {
-    use sha2::Digest;
-    hex::encode(sha2::Sha256::digest(token.as_bytes()))
+/// The argon2id PHC string of a token, as the access config stores it.
+pub fn token_hash(token: &str) -> String {
+    fundledger::api::access::hash_token(token).unwrap()
 }

@@ -65,6 +65,28 @@ fn fundledger() -> Command {
 }
 
 /// Waits for a child process to exit, for at most [`PROCESS_WAIT`]; kills it after that.
+/// Runs `verify` and `serve` on `store` and checks that each refuses with exit code 3 and
+/// a message containing `names`.
+fn refused_by_verify_and_serve(store: &Path, names: &str) {
+    for arguments in [&["verify"][..], &["serve", "--listen", "127.0.0.1:0"][..]] {
+        let child = fundledger()
+            .args(arguments)
+            .arg("--data")
+            .arg(store)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let output = wait_bounded(child, arguments[0]);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(3), "{arguments:?}: {stderr}");
+        assert!(
+            stderr.contains(names),
+            "{arguments:?} names {names:?}: {stderr}"
+        );
+    }
+}
+
 fn wait_bounded(mut child: Child, what: &str) -> Output {
     let started = Instant::now();
     while child.try_wait().unwrap().is_none() {
@@ -331,23 +353,7 @@ fn a_log_that_ends_before_its_head_record_is_refused_and_never_appended_to() {
             "{refused:?}"
         );
     }
-    for arguments in [&["verify"][..], &["serve", "--listen", "127.0.0.1:0"][..]] {
-        let child = fundledger()
-            .args(arguments)
-            .arg("--data")
-            .arg(&store)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let output = wait_bounded(child, arguments[0]);
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert_eq!(output.status.code(), Some(3), "{arguments:?}: {stderr}");
-        assert!(
-            stderr.contains("events 51..=100 are missing"),
-            "{arguments:?} names the missing range: {stderr}"
-        );
-    }
+    refused_by_verify_and_serve(&store, "events 51..=100 are missing");
     let refused = Log::open(&LogConfig::new(&store));
     assert!(
         matches!(refused, Err(Error::Truncated { .. })),
@@ -421,23 +427,10 @@ fn sled_corruption_is_reported_as_damage_with_exit_3_not_1() {
         .unwrap();
     db[offset] ^= 0xFF;
     std::fs::write(store.join("db"), &db).unwrap();
-    for arguments in [&["verify"][..], &["serve", "--listen", "127.0.0.1:0"][..]] {
-        let child = fundledger()
-            .args(arguments)
-            .arg("--data")
-            .arg(&store)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let output = wait_bounded(child, arguments[0]);
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert_eq!(output.status.code(), Some(3), "{arguments:?}: {stderr}");
-        assert!(
-            stderr.contains("the store is damaged: the storage engine read corrupted data"),
-            "{arguments:?}: {stderr}"
-        );
-    }
+    refused_by_verify_and_serve(
+        &store,
+        "the store is damaged: the storage engine read corrupted data",
+    );
     let output = fundledger()
         .args(["export", "--data"])
         .arg(&store)

@@ -47,6 +47,7 @@ enum Export {
 
 /// Writes the export to stdout.
 pub fn run(args: ExportArgs) -> anyhow::Result<()> {
+    super::existing_store(&args.data.path)?;
     match &args.what {
         Export::Events { from, limit } => export_events(&args.data.path, *from, *limit),
         Export::Report {
@@ -122,6 +123,13 @@ fn export_report(
     config.open_check = OpenCheck::Tail;
     let log = Arc::new(
         Log::open(&config).with_context(|| format!("opening the log in {}", path.display()))?,
+    );
+    // The books of an empty log would be opened by appending the genesis rulebook: a
+    // report never writes to the log it reports on.
+    anyhow::ensure!(
+        log.head().position > 0,
+        "the log in {} is empty: there are no books to report",
+        path.display()
     );
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());

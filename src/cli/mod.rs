@@ -73,6 +73,18 @@ pub struct DataDir {
     pub path: PathBuf,
 }
 
+/// Refuses a data directory that holds no log: `verify`, `rebuild` and `export` read a
+/// store, and must not create an empty one at a mistyped path and report on it.
+fn existing_store(path: &std::path::Path) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        crate::log::Log::exists(path),
+        "no event log in {} (no sled `db` file there): check --data; this command reads a \
+         store and never creates one",
+        path.display()
+    );
+    Ok(())
+}
+
 /// Logs to stderr, filtered by `RUST_LOG` (default `info`).
 pub fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()

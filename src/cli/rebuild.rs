@@ -17,6 +17,7 @@ pub struct RebuildArgs {
 
 /// Rebuilds, printing progress lines to stderr and the result to stdout.
 pub fn run(args: RebuildArgs) -> anyhow::Result<()> {
+    super::existing_store(&args.data.path)?;
     let log = Arc::new(
         Log::open(&LogConfig::new(&args.data.path))
             .with_context(|| format!("opening the log in {}", args.data.path.display()))?,

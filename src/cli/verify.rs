@@ -18,6 +18,7 @@ pub struct VerifyArgs {
 
 /// Verifies the chain, printing progress to stderr and the head digest to stdout.
 pub fn run(args: VerifyArgs) -> anyhow::Result<()> {
+    super::existing_store(&args.data.path)?;
     let mut config = LogConfig::new(&args.data.path);
     config.open_check = OpenCheck::Tail;
     let log = Log::open(&config)

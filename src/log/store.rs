@@ -424,6 +424,12 @@ fn fsync_directory(path: &Path) -> Result<()> {
 }
 
 impl Log {
+    /// Whether `path` holds a log (sled's `db` file). The tools that only read refuse a
+    /// directory without one instead of opening, and so creating, an empty store there.
+    pub fn exists(path: &Path) -> bool {
+        path.join("db").is_file()
+    }
+
     /// Opens (or creates) the log in `config.path`, checks the chain as configured, and
     /// starts the writer. Refuses a broken chain with [`Error::Corrupt`].
     ///

@@ -60,11 +60,13 @@ fn a_claim_paid_by_the_maternity_fund_adds_a_plain_zero_to_bmi_expenditure() {
         date(2019, 12, 31),
     )
     .unwrap();
-    // The 2019-12-20 prenatal claim of 60.00 came out of the maternity fund (pre-merger).
+    // The 2019-12-20 prenatal claim of 60.00 came out of the maternity fund (pre-merger):
+    // the maternity fund's own line, not the BMI fund's "of which maternity".
     assert_eq!(
-        report.lines.maternity_expenditure,
+        report.lines.maternity_fund_expenditure,
         Yuan::parse("test", "60.00").unwrap()
     );
+    assert!(report.lines.maternity_expenditure.is_zero());
     assert!(report.lines.bmi_expenditure.is_zero());
     assert!(
         !report.lines.bmi_expenditure.decimal().is_sign_negative(),
@@ -347,4 +349,44 @@ fn the_books_view_reads_each_enrollment_kind_back() {
         .unwrap();
         assert_eq!(view, expected, "{}", event.event_type());
     }
+}
+
+/// Regression (issue 13, point 5): "of which maternity" (其中：生育保险支出) counted the old
+/// maternity fund's spending too, so Kizilsu showed 14,460.00 of which maternity against
+/// 14,400.00 of BMI expenditure. In every canonical scenario, every month and the report's
+/// cumulative lines, "of which maternity" is now at most BMI expenditure, and what the
+/// maternity fund paid is its own line.
+#[test]
+fn of_which_maternity_never_exceeds_bmi_expenditure() {
+    use fundledger::domain::Month;
+    use fundledger::domain::scenarios::canonical;
+    let mut fund_lines_seen = false;
+    for scenario in canonical() {
+        let (_dir, ledger) = temp_ledger();
+        support::ledger::run(&ledger, &scenario);
+        let books = ledger.projector().current().unwrap();
+        let region = &scenario.region;
+        let region_books = books.region(region).unwrap();
+        let first = Month::new(1900, 1).unwrap();
+        let last = Month::new(2199, 12).unwrap();
+        for (month, lines) in region_books.months(first, last) {
+            assert!(
+                lines.maternity_expenditure <= lines.bmi_expenditure,
+                "{region} {month}: of which maternity {} > BMI expenditure {}",
+                lines.maternity_expenditure,
+                lines.bmi_expenditure
+            );
+            fund_lines_seen |= !lines.maternity_fund_expenditure.is_zero();
+        }
+        let report = region_report(&books, &books.rulebook(), region, date(2030, 12, 31)).unwrap();
+        assert!(
+            report.lines.maternity_expenditure <= report.lines.bmi_expenditure,
+            "{region}: {:?}",
+            report.lines
+        );
+    }
+    assert!(
+        fund_lines_seen,
+        "some scenario pays from the maternity fund"
+    );
 }

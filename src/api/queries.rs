@@ -109,6 +109,7 @@ fn month_lines(month: String, lines: &MonthLines) -> proto::MonthLines {
         mutual_aid_income: lines.mutual_aid_income.to_string(),
         bmi_expenditure: lines.bmi_expenditure.to_string(),
         maternity_expenditure: lines.maternity_expenditure.to_string(),
+        maternity_fund_expenditure: lines.maternity_fund_expenditure.to_string(),
         maternity_medical: lines.maternity_medical.to_string(),
         maternity_medical_person_times: lines.maternity_medical_person_times,
         allowance: lines.allowance.to_string(),

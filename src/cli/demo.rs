@@ -632,7 +632,11 @@ fn render(report: &wire::RegionReport) -> String {
         figure("personal accounts income", &lines.personal_account_income),
         figure("mutual-aid fund income", &lines.mutual_aid_income),
         figure("BMI expenditure", &lines.bmi_expenditure),
-        figure("maternity expenditure", &lines.maternity_expenditure),
+        figure("  of which maternity", &lines.maternity_expenditure),
+        figure(
+            "maternity fund expenditure",
+            &lines.maternity_fund_expenditure,
+        ),
         times(
             "  maternity medical",
             &lines.maternity_medical,

@@ -15,7 +15,7 @@ use crate::domain::{
 
 /// The version of the fold below: bump it when its interpretation changes, and the
 /// projection is rebuilt into a new generation.
-pub const BOOKS_VERSION: u32 = 5;
+pub const BOOKS_VERSION: u32 = 6;
 
 /// Why an event could not be folded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -104,8 +104,12 @@ pub struct MonthLines {
     pub mutual_aid_income: Yuan,
     /// BMI fund expenditure (benefits paid from the pooled fund and its maternity line).
     pub bmi_expenditure: Yuan,
-    /// Of which maternity (其中：生育保险支出), whichever fund paid it.
+    /// Of which maternity (其中：生育保险支出): what the BMI pooled fund's maternity line
+    /// paid. A part of `bmi_expenditure`, so never more than it.
     pub maternity_expenditure: Yuan,
+    /// Expenditure of the separate maternity fund (before the merger): its own line, never
+    /// part of the BMI fund's figures.
+    pub maternity_fund_expenditure: Yuan,
     /// Maternity medical expenses paid.
     pub maternity_medical: Yuan,
     /// Person-times of maternity medical claims.
@@ -216,8 +220,8 @@ fn outflow(net: Yuan) -> Yuan {
     }
 }
 
-/// Books a benefit's expenditure: what left the BMI accounts, and what left the maternity
-/// accounts (the pooled fund's maternity line, or the maternity fund before the merger).
+/// Books a benefit's expenditure: what left the BMI accounts; of it, what left the pooled
+/// fund's maternity line; and, apart, what left the maternity fund before the merger.
 fn benefit_expenditure(
     lines: &mut MonthLines,
     transaction: &Transaction,
@@ -225,8 +229,18 @@ fn benefit_expenditure(
 ) -> Result<(), FoldError> {
     let bmi = outflow(net_credit(transaction, &BMI_ACCOUNTS, position)?);
     add(&mut lines.bmi_expenditure, bmi, position)?;
-    let maternity = outflow(net_credit(transaction, &MATERNITY_ACCOUNTS, position)?);
-    add(&mut lines.maternity_expenditure, maternity, position)
+    let maternity = outflow(net_credit(
+        transaction,
+        &[Account::BmiPooledMaternity],
+        position,
+    )?);
+    add(&mut lines.maternity_expenditure, maternity, position)?;
+    let fund = outflow(net_credit(
+        transaction,
+        &[Account::MaternityFund],
+        position,
+    )?);
+    add(&mut lines.maternity_fund_expenditure, fund, position)
 }
 
 const BMI_ACCOUNTS: [Account; 3] = [
@@ -234,7 +248,6 @@ const BMI_ACCOUNTS: [Account; 3] = [
     Account::BmiPooledMaternity,
     Account::PersonalAccounts,
 ];
-const MATERNITY_ACCOUNTS: [Account; 2] = [Account::BmiPooledMaternity, Account::MaternityFund];
 
 impl Books {
     /// The last folded position.

@@ -148,6 +148,11 @@ fn add_lines(total: &mut MonthLines, month: &MonthLines) -> Result<(), SumOverfl
         spent,
     )?;
     sum(
+        "maternity_fund_expenditure",
+        &mut total.maternity_fund_expenditure,
+        month.maternity_fund_expenditure,
+    )?;
+    sum(
         "maternity_medical",
         &mut total.maternity_medical,
         month.maternity_medical,

@@ -12,6 +12,31 @@ use fundledger::api::{ServeError, ServerConfig, TlsConfig};
 use tonic::Code;
 use tonic::transport::{Certificate, ClientTlsConfig, Endpoint, Identity};
 
+/// A command header with id `id` and no expectations.
+fn header(id: &str) -> Option<fundledger::api::client::CommandHeader> {
+    Some(fundledger::api::client::CommandHeader {
+        command_id: id.to_owned(),
+        expected: Vec::new(),
+    })
+}
+
+/// Registers `employer` in Beijing as command `id`, under `name`.
+fn register_in_beijing(
+    id: &str,
+    employer: &str,
+    name: &str,
+) -> fundledger::api::client::RegisterEmployerRequest {
+    fundledger::api::client::RegisterEmployerRequest {
+        header: header(id),
+        employer_id: employer.to_owned(),
+        region: "beijing".to_owned(),
+        category: fundledger::api::client::EmployerCategory::Enterprise as i32,
+        name: name.to_owned(),
+        registered_on: "2020-01-01".to_owned(),
+        average_monthly_wage: "9000.00".to_owned(),
+    }
+}
+
 /// One token per role; each token's text is its role's name + "-token".
 fn access_config() -> AccessConfig {
     let entry = |name: &str, role: &str, extra: &str| {
@@ -259,30 +284,15 @@ async fn mutual_tls_requires_a_client_certificate() {
 #[tokio::test]
 async fn command_rights_follow_roles_and_scopes() {
     use fundledger::api::client::{
-        CollectContributionRequest, CommandHeader, EmployerCategory, EnrollmentStatusRequest,
-        PayAllowanceRequest, RegionReportRequest, RegisterEmployerRequest,
-        SettleMedicalClaimRequest,
+        CollectContributionRequest, EnrollmentStatusRequest, PayAllowanceRequest,
+        RegionReportRequest, SettleMedicalClaimRequest,
     };
     let server = TestServer::start_ledger(ServerConfig {
         access: Some(access_config()),
         ..ServerConfig::default()
     })
     .await;
-    let header = |id: &str| {
-        Some(CommandHeader {
-            command_id: id.to_owned(),
-            expected: Vec::new(),
-        })
-    };
-    let register = |id: &str, employer: &str| RegisterEmployerRequest {
-        header: header(id),
-        employer_id: employer.to_owned(),
-        region: "beijing".to_owned(),
-        category: EmployerCategory::Enterprise as i32,
-        name: "Acme".to_owned(),
-        registered_on: "2020-01-01".to_owned(),
-        average_monthly_wage: "9000.00".to_owned(),
-    };
+    let register = |id: &str, employer: &str| register_in_beijing(id, employer, "Acme");
     let code = |result: Result<(), tonic::Status>| result.map_or_else(|s| s.code(), |()| Code::Ok);
     let head = server.log.head();
 
@@ -410,30 +420,13 @@ async fn command_rights_follow_roles_and_scopes() {
 /// enroll a person with another employer).
 #[tokio::test]
 async fn an_employer_token_declares_bases_only_for_its_own_employees() {
-    use fundledger::api::client::{
-        CommandHeader, DeclareBasesRequest, DeclaredWage, EmployerCategory, EnrollRequest,
-        PersonKind, RegisterEmployerRequest,
-    };
+    use fundledger::api::client::{DeclareBasesRequest, DeclaredWage, EnrollRequest, PersonKind};
     let server = TestServer::start_ledger(ServerConfig {
         access: Some(access_config()),
         ..ServerConfig::default()
     })
     .await;
-    let header = |id: &str| {
-        Some(CommandHeader {
-            command_id: id.to_owned(),
-            expected: Vec::new(),
-        })
-    };
-    let register = |id: &str, employer: &str| RegisterEmployerRequest {
-        header: header(id),
-        employer_id: employer.to_owned(),
-        region: "beijing".to_owned(),
-        category: EmployerCategory::Enterprise as i32,
-        name: employer.to_owned(),
-        registered_on: "2020-01-01".to_owned(),
-        average_monthly_wage: "9000.00".to_owned(),
-    };
+    let register = |id: &str, employer: &str| register_in_beijing(id, employer, employer);
     let enroll = |id: &str, person: &str, employer: &str| EnrollRequest {
         header: header(id),
         person_id: person.to_owned(),

@@ -25,6 +25,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use fundledger::domain::Event;
+use fundledger::domain::scenarios::SplitMix;
 use fundledger::log::codec::{self, BlockCursor};
 use fundledger::log::{EventRef, decode_block};
 use fundledger::projections::stored::{self, StoredEvent};
@@ -421,16 +422,13 @@ fn the_fuzz_corpus_decodes_unmutated() {
     }
 }
 
-/// SplitMix64: the bench's own generator, so that its inputs are the same on every run.
-struct SplitMix(u64);
+/// The bench's inputs, drawn from the scenarios' SplitMix64 so that they are the same on
+/// every run.
+struct Inputs(SplitMix);
 
-impl SplitMix {
+impl Inputs {
     fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        self.0.next_u64()
     }
 
     fn below(&mut self, bound: u64) -> usize {
@@ -494,7 +492,7 @@ fn decode_fuzz_bench() {
             recorded.push(info.to_string());
         }
     }));
-    let mut rng = SplitMix(seed);
+    let mut rng = Inputs(SplitMix::new(seed));
     let (mut panics, mut decoded) = (0u64, 0u64);
     let started = Instant::now();
     for _ in 0..inputs {

@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 use crate::api::client::{
     CommandHeader, CommandServiceClient, EmployerCategory, RegisterEmployerRequest,
 };
+use crate::domain::scenarios::SplitMix;
 use crate::log::{Log, LogConfig};
 use tonic::transport::Endpoint;
 use tonic_health::pb::HealthCheckRequest;
@@ -49,19 +50,6 @@ struct Tally {
     restarts: Vec<Duration>,
 }
 
-/// A small deterministic generator for the kill moments (xorshift64*).
-struct Moments(u64);
-
-impl Moments {
-    fn next_in(&mut self, (low, high): (u64, u64)) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        let value = self.0.wrapping_mul(0x2545_F491_4F6C_DD1D);
-        low + value % (high.saturating_sub(low) + 1)
-    }
-}
-
 /// Runs the cycles and prints cycles, acknowledged commands, lost ones, verify failures
 /// and restart times. An error if any acknowledged command was lost or the chain broke.
 pub async fn crash_bench(options: &Options) -> anyhow::Result<()> {
@@ -72,7 +60,8 @@ pub async fn crash_bench(options: &Options) -> anyhow::Result<()> {
         .unwrap_or_else(|| temporary.path().join("data"));
     let executable = std::env::current_exe()?;
     let tally = Arc::new(Mutex::new(Tally::default()));
-    let mut moments = Moments(0x9E37_79B9_7F4A_7C15);
+    // The kill moments: the same on every run.
+    let mut moments = SplitMix::new(17);
     println!(
         "bench crash: {} cycles of serve + {} clients + SIGKILL, data in {}",
         options.cycles,
@@ -95,8 +84,12 @@ pub async fn crash_bench(options: &Options) -> anyhow::Result<()> {
                 Arc::clone(&tally),
             )));
         }
-        let run = moments.next_in(options.run_milliseconds);
-        tokio::time::sleep(Duration::from_millis(run)).await;
+        let (shortest, longest) = options.run_milliseconds;
+        let run = moments.between(
+            i64::try_from(shortest).unwrap_or(i64::MAX),
+            i64::try_from(longest).unwrap_or(i64::MAX),
+        );
+        tokio::time::sleep(Duration::from_millis(u64::try_from(run).unwrap_or(0))).await;
         // SIGKILL: the service gets no chance to flush, close or say goodbye.
         child.kill()?;
         child.wait()?;

@@ -834,12 +834,20 @@ pub struct ScaleTotals {
     pub interruptions: u32,
 }
 
-/// A small deterministic random source (SplitMix64): same seed, same history.
+/// A small deterministic random source (SplitMix64): same seed, same history. The
+/// generator, the crash bench and the decoder fuzz draw from it, so each run of them is the
+/// same run.
 #[derive(Debug, Clone)]
-struct SplitMix(u64);
+pub struct SplitMix(u64);
 
 impl SplitMix {
-    fn next(&mut self) -> u64 {
+    /// A source seeded with `seed`.
+    pub fn new(seed: u64) -> Self {
+        SplitMix(seed)
+    }
+
+    /// The next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -848,13 +856,13 @@ impl SplitMix {
     }
 
     /// Uniform in `low..=high`.
-    fn between(&mut self, low: i64, high: i64) -> i64 {
+    pub fn between(&mut self, low: i64, high: i64) -> i64 {
         let span = u64::try_from(high - low + 1).unwrap_or(1).max(1);
-        low + i64::try_from(self.next() % span).unwrap_or(0)
+        low + i64::try_from(self.next_u64() % span).unwrap_or(0)
     }
 
     fn chance(&mut self, per_million: u32) -> bool {
-        self.next() % 1_000_000 < u64::from(per_million)
+        self.next_u64() % 1_000_000 < u64::from(per_million)
     }
 }
 
@@ -923,7 +931,7 @@ fn day_of(month: Month, day_of_month: i8) -> Date {
 impl<'rules> ScaleGenerator<'rules> {
     /// A generator for `config` deciding figures under `rules` (the shipped rulebook).
     pub fn new(config: ScaleConfig, rules: &'rules super::rulebook::Rulebook) -> Self {
-        let random = SplitMix(config.seed);
+        let random = SplitMix::new(config.seed);
         ScaleGenerator {
             config,
             rules,

@@ -415,7 +415,9 @@ fn a_fold_error_is_confined_to_its_region() {
         matches!(
             &refused,
             fundledger::projections::ExecuteError::Unfoldable(
-                fundledger::projections::TrialError::Damaged { damage, .. }
+                fundledger::projections::TrialError::Damaged(
+                    fundledger::projections::RegionDamaged { damage, .. }
+                )
             ) if damage.position == second
         ),
         "{refused}"

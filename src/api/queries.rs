@@ -88,13 +88,12 @@ fn region_books(
     let (as_of, position) = resolve(ledger, when)?;
     let books = books_at(ledger, position)?;
     let region = known_region(&books, region)?;
-    if let Some(damage) = books.damage(&region) {
-        return Err(Status::data_loss(format!(
-            "region: the books of {region} are damaged at position {} ({}); they answer no \
-             figures until the log is mended and the books rebuilt (other regions answer)",
-            damage.position, damage.reason
-        )));
-    }
+    books.undamaged(&region).map_err(|damaged| {
+        Status::data_loss(format!(
+            "region: {damaged}; they answer no figures until the log is mended and the books \
+             rebuilt (other regions answer)"
+        ))
+    })?;
     Ok((as_of, books, region))
 }
 

@@ -135,7 +135,7 @@ pub fn from_execute(error: ExecuteError) -> Status {
         ExecuteError::Unfoldable(trial) => {
             let code = match &trial {
                 TrialError::Fold(FoldError::Overflow { .. }) => Code::InvalidArgument,
-                TrialError::Damaged { .. } => Code::DataLoss,
+                TrialError::Damaged(_) => Code::DataLoss,
                 // Decisions build balanced postings and the books fold positions in order:
                 // these are our own broken invariants.
                 TrialError::Fold(FoldError::Unbalanced { .. } | FoldError::OutOfOrder { .. }) => {

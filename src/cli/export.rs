@@ -139,13 +139,7 @@ fn export_report(
     )?;
     let books = ledger.projector().as_known(known_at.unwrap_or(u64::MAX))?;
     let region = RegionId::new(region.to_owned());
-    if let Some(damage) = books.damage(&region) {
-        anyhow::bail!(
-            "the books of {region} are damaged at position {} ({})",
-            damage.position,
-            damage.reason
-        );
-    }
+    books.undamaged(&region)?;
     let report = report::region_report(&books, &books.rulebook(), &region, as_of)?;
     writeln!(out, "section,name,value")?;
     writeln!(out, "report,region,{}", report.region)?;

@@ -380,6 +380,17 @@ impl Books {
         Ok(())
     }
 
+    /// `Ok` when `region`'s figures can be believed; else why not (see [`Books::damage`]).
+    pub fn undamaged(&self, region: &RegionId) -> Result<(), RegionDamaged> {
+        match self.damage(region) {
+            None => Ok(()),
+            Some(damage) => Err(RegionDamaged {
+                region: region.clone(),
+                damage: damage.clone(),
+            }),
+        }
+    }
+
     /// Why `region`'s figures are not to be believed, if they are not: its own damage, or
     /// an event of unknown region that did not decode.
     pub fn damage(&self, region: &RegionId) -> Option<&Damage> {
@@ -412,12 +423,7 @@ impl Books {
         let mut trials: BTreeMap<&RegionId, Trial<'_>> = BTreeMap::new();
         for (offset, event) in (1u64..).zip(events) {
             let region = event.region();
-            if let Some(damage) = self.damage(region) {
-                return Err(TrialError::Damaged {
-                    region: region.clone(),
-                    damage: damage.clone(),
-                });
-            }
+            self.undamaged(region)?;
             let Some(transaction) = event.transaction() else {
                 continue;
             };
@@ -439,13 +445,18 @@ pub enum TrialError {
     #[error(transparent)]
     Fold(#[from] FoldError),
     /// The region's books are damaged already.
-    #[error("the books of {region} are damaged at position {} ({}): they take no new money", damage.position, damage.reason)]
-    Damaged {
-        /// The region.
-        region: RegionId,
-        /// Its damage.
-        damage: Damage,
-    },
+    #[error("{0}: they take no new money")]
+    Damaged(#[from] RegionDamaged),
+}
+
+/// A region whose books are damaged: its figures are not to be believed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the books of {region} are damaged at position {} ({})", damage.position, damage.reason)]
+pub struct RegionDamaged {
+    /// The region.
+    pub region: RegionId,
+    /// Its damage.
+    pub damage: Damage,
 }
 
 fn check_balanced(net: Yuan, position: u64, region: &RegionId) -> Result<(), FoldError> {

@@ -22,7 +22,8 @@ pub mod stored;
 
 pub use books::{
     BOOKS_VERSION, Books, BooksCheckpoint, BooksCheckpointRef, Damage, FoldError, InsuredChange,
-    MonthLines, RegionBooks, Sides, SumOverflow, TrialError, is_asset, normal_balance,
+    MonthLines, RegionBooks, RegionDamaged, Sides, SumOverflow, TrialError, is_asset,
+    normal_balance,
 };
 pub use engine::{
     CHECKPOINT_CHUNK_BYTES_MAX, CHECKPOINT_EVENTS, ProjectionError, Projector,

@@ -381,19 +381,11 @@ async fn show_books_health(
     let mut shown = std::collections::BTreeMap::<String, bool>::new();
     loop {
         let reading = Arc::clone(&ledger);
-        let read = tokio::task::spawn_blocking(move || {
-            let books = reading.projector().current()?;
-            Ok::<_, crate::projections::ProjectionError>(
-                books
-                    .regions()
-                    .map(|region| (region.to_string(), books.damage(region).is_some()))
-                    .collect::<Vec<_>>(),
-            )
-        })
-        .await;
+        let read = tokio::task::spawn_blocking(move || reading.projector().region_damage()).await;
         match read {
             Ok(Ok(regions)) => {
-                for (region, damaged) in regions {
+                for (region, damage) in regions {
+                    let (region, damaged) = (region.to_string(), damage.is_some());
                     if shown.get(&region) == Some(&damaged) {
                         continue;
                     }

@@ -6,9 +6,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
-use super::books::{BOOKS_VERSION, Books, BooksCheckpoint, FoldError, TrialError};
+use super::books::{BOOKS_VERSION, Books, BooksCheckpoint, Damage, FoldError, TrialError};
 use super::stored::{self, DecodeError};
 use crate::domain::Event;
+use crate::domain::RegionId;
 use crate::domain::Rulebook;
 use crate::log::{self, EventRef, Log, codec};
 
@@ -258,6 +259,18 @@ impl Projector {
         let mut working = lock(&self.working);
         self.fold_working(&mut working)?;
         Ok(working.try_fold(events))
+    }
+
+    /// Every region of the books at the head with its damage, if any (see
+    /// [`Books::damage`]). Read from the working books, so a caller that asks often (the
+    /// health task) does not publish a copy of the books each time.
+    pub fn region_damage(&self) -> Result<Vec<(RegionId, Option<Damage>)>, ProjectionError> {
+        let mut working = lock(&self.working);
+        self.fold_working(&mut working)?;
+        Ok(working
+            .regions()
+            .map(|region| (region.clone(), working.damage(region).cloned()))
+            .collect())
     }
 
     /// The books at the log's head.

@@ -65,6 +65,16 @@ fn fundledger() -> Command {
 }
 
 /// Waits for a child process to exit, for at most [`PROCESS_WAIT`]; kills it after that.
+/// Runs `fundledger export events` on `store` to its end.
+fn export_events(store: &Path) -> Output {
+    fundledger()
+        .args(["export", "--data"])
+        .arg(store)
+        .arg("events")
+        .output()
+        .unwrap()
+}
+
 /// Runs `verify` and `serve` on `store` and checks that each refuses with exit code 3 and
 /// a message containing `names`.
 fn refused_by_verify_and_serve(store: &Path, names: &str) {
@@ -366,12 +376,7 @@ fn a_log_that_ends_before_its_head_record_is_refused_and_never_appended_to() {
 #[test]
 fn export_writes_the_intact_prefix_of_a_damaged_log_then_exits_3() {
     let (_dir, store) = store_shorter_than_its_record();
-    let output = fundledger()
-        .args(["export", "--data"])
-        .arg(&store)
-        .arg("events")
-        .output()
-        .unwrap();
+    let output = export_events(&store);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(3), "{stderr}");
     assert!(stderr.contains("events 51..=100 are missing"), "{stderr}");
@@ -431,12 +436,7 @@ fn sled_corruption_is_reported_as_damage_with_exit_3_not_1() {
         &store,
         "the store is damaged: the storage engine read corrupted data",
     );
-    let output = fundledger()
-        .args(["export", "--data"])
-        .arg(&store)
-        .arg("events")
-        .output()
-        .unwrap();
+    let output = export_events(&store);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(3), "{stderr}");
     let positions = exported_positions(&output.stdout);
